@@ -1,0 +1,443 @@
+"""One clipping file -> a validated, normalised :class:`Clipping`.
+
+Everything messy about real clippings is settled here, at the boundary, so the
+rest of searchkit sees typed values only:
+
+* text: mojibake repaired (ftfy), HTML entities decoded, control characters removed;
+* dates: timezone-aware UTC; a naive timestamp is taken as UTC, a date-only value
+  as midnight UTC;
+* URLs: the first of ``originalUrl``, ``webUrl``, ``url``, ``sourceUrl``, ``ampUrl``,
+  ... plus a canonical form used to recognise the same article under several URLs;
+* lists where lists belong (``topics: "economy"`` -> ``("economy",)``).
+
+A problem raises one :class:`~searchkit.errors.ClippingError` naming file and field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import hashlib
+import html
+import os
+import re
+import stat
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from . import frontmatter
+from .errors import ClippingError
+
+MAX_FILE_BYTES = 1_048_576
+MAX_FRONT_MATTER_BYTES = 262_144
+URL_KEYS = ("originalUrl", "webUrl", "url", "sourceUrl", "ampUrl", "ampWebUrl", "cdnAmpUrl",
+            "cdnAmpWebUrl")
+SECRET_KEYS = frozenset({"secured"})
+_KNOWN_KEYS = frozenset(
+    {"id", "title", "excerpt", "publishedDateTime", "provider", "topics", "type", "category",
+     "quality", "heat", "published", "images", "related", *URL_KEYS, *SECRET_KEYS}
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2028\u2029\ufeff]")
+_SPACES = re.compile(r"\s+")
+_TRACKING = re.compile(
+    r"^(utm_.*|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|ocid|cmpid|ncid|_ga|ref|"
+    r"ref_src|src|smid|smtyp|cid|amp|outputtype|__twitter_impression)$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    domain: str
+
+
+@dataclass(frozen=True)
+class Image:
+    url: str
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True)
+class Related:
+    """An article listed in a clipping's ``related`` list."""
+
+    title: str
+    excerpt: str
+    url: str
+    canonical_url: str
+    published: dt.datetime | None
+    provider: Provider | None
+    quality: int | None
+    type: str
+
+
+@dataclass(frozen=True)
+class Clipping:
+    id: str  # path relative to the indexed folder, with '/' separators
+    title: str
+    excerpt: str
+    url: str
+    canonical_url: str
+    published: dt.datetime | None
+    provider: Provider | None
+    topics: tuple[str, ...]
+    type: str
+    category: str
+    quality: int | None
+    heat: int | None
+    published_flag: bool | None
+    images: tuple[Image, ...]
+    related: tuple[Related, ...]
+    urls: Mapping[str, str] = field(default_factory=dict)
+    source_id: str = ""  # the front matter's own ``id``, when it has one
+    extra: Mapping[str, Any] = field(default_factory=dict)  # unknown keys, never indexed
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """What the indexer compares to decide whether a file changed."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    sha1: str
+
+
+# ---------------------------------------------------------------- reading files
+
+
+def read_file(path: str | os.PathLike[str], display: str,
+              max_bytes: int = MAX_FILE_BYTES) -> tuple[bytes, os.stat_result]:
+    """Read a regular file without ever blocking on a FIFO or device."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise ClippingError(display, None, "file disappeared before it could be read") from None
+    except OSError as exc:
+        raise ClippingError(display, None, f"cannot open: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ClippingError(display, None, "not a regular file")
+        if st.st_size > max_bytes:
+            raise ClippingError(display, None, f"file exceeds {max_bytes} bytes; not read")
+        chunks: list[bytes] = []
+        remaining = max_bytes + 1
+        while remaining > 0:
+            try:
+                chunk = os.read(fd, min(remaining, 1 << 20))
+            except OSError as exc:
+                if exc.errno == errno.EAGAIN:
+                    break
+                raise ClippingError(display, None, f"cannot read: {exc.strerror}") from None
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > max_bytes:
+            raise ClippingError(display, None, f"file exceeds {max_bytes} bytes; not read")
+        return data, st
+    finally:
+        os.close(fd)
+
+
+def stamp_of(data: bytes, st: os.stat_result) -> FileStamp:
+    return FileStamp(st.st_size, st.st_mtime_ns, st.st_ctime_ns, hashlib.sha1(data).hexdigest())
+
+
+def load_file(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> Clipping:
+    """Load ``path`` as a clipping whose id is its path relative to ``root``."""
+    rel = os.path.relpath(path, root).replace(os.sep, "/")
+    data, _ = read_file(path, rel)
+    return parse_bytes(data, rel)
+
+
+def parse_bytes(data: bytes, clip_id: str) -> Clipping:
+    """Decode, split and validate the bytes of one clipping file."""
+    if not data:
+        raise ClippingError(clip_id, None, "empty file")
+    if b"\x00" in data:
+        raise ClippingError(clip_id, None, "contains NUL bytes (binary file?); skipped")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ClippingError(
+            clip_id, None,
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "re-save the file as UTF-8",
+        ) from None
+    return parse_text(text, clip_id)
+
+
+def parse_text(text: str, clip_id: str) -> Clipping:
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        parts = frontmatter.split(text)
+        if len(parts.front_matter) > MAX_FRONT_MATTER_BYTES:
+            raise frontmatter.FrontMatterError(
+                f"front matter exceeds {MAX_FRONT_MATTER_BYTES} bytes; not parsed"
+            )
+        meta = frontmatter.load_mapping(parts.front_matter)
+    except frontmatter.FrontMatterError as exc:
+        raise ClippingError(clip_id, exc.field, exc.problem) from None
+    return from_mapping(meta, clip_id)
+
+
+# ---------------------------------------------------------------- validation
+
+
+def from_mapping(meta: Mapping[str, Any], clip_id: str) -> Clipping:
+    """Validate front-matter values (already parsed) into a :class:`Clipping`."""
+    v = _Validator(clip_id)
+    url, urls = v.url_of(meta, "")
+    related_raw = meta.get("related")
+    related: list[Related] = []
+    if related_raw is not None:
+        if not isinstance(related_raw, list):
+            v.fail("related", "must be a list of articles")
+        for i, item in enumerate(related_raw):
+            if not isinstance(item, Mapping):
+                v.fail(f"related[{i}]", "must be a mapping with title, url, ...")
+            related.append(v.related(item, f"related[{i}]"))
+    source_id = meta.get("id")
+    return Clipping(
+        id=clip_id,
+        title=v.text(meta, "title"),
+        excerpt=v.text(meta, "excerpt"),
+        url=url,
+        canonical_url=canonical_url(url) if url else "",
+        published=v.date(meta, "publishedDateTime"),
+        provider=v.provider(meta.get("provider"), "provider"),
+        topics=v.topics(meta.get("topics"), "topics"),
+        type=v.text(meta, "type").lower(),
+        category=v.text(meta, "category"),
+        quality=v.integer(meta, "quality", 0, 100),
+        heat=v.integer(meta, "heat", -(2**31), 2**31 - 1),
+        published_flag=v.boolean(meta, "published"),
+        images=v.images(meta.get("images"), "images"),
+        related=tuple(related),
+        urls=urls,
+        source_id="" if source_id is None else clean_text(str(source_id)),
+        extra={k: val for k, val in meta.items() if k not in _KNOWN_KEYS},
+    )
+
+
+class _Validator:
+    def __init__(self, clip_id: str) -> None:
+        self.clip_id = clip_id
+
+    def fail(self, fld: str, problem: str) -> Any:
+        raise ClippingError(self.clip_id, fld, problem)
+
+    def text(self, meta: Mapping[str, Any], key: str, prefix: str = "") -> str:
+        value = meta.get(key)
+        if value is None:
+            return ""
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.fail(prefix + key, f"must be text, not {_kind(value)}")
+        return clean_text(str(value))
+
+    def integer(self, meta: Mapping[str, Any], key: str, lo: int, hi: int,
+                prefix: str = "") -> int | None:
+        value = meta.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,12}", value.strip()):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(prefix + key, f"must be a whole number from {lo} to {hi}, "
+                                    f"not {_kind(value)} {value!r}")
+        if not lo <= value <= hi:
+            self.fail(prefix + key, f"must be a whole number from {lo} to {hi}, not {value}")
+        return int(value)
+
+    def boolean(self, meta: Mapping[str, Any], key: str) -> bool | None:
+        value = meta.get(key)
+        if value is None or isinstance(value, bool):
+            return value
+        return self.fail(key, f"must be true or false, not {value!r}")
+
+    def date(self, meta: Mapping[str, Any], key: str, prefix: str = "") -> dt.datetime | None:
+        value = meta.get(key)
+        if value is None or value == "":
+            return None
+        try:
+            return normalise_datetime(value)
+        except ValueError as exc:
+            return self.fail(prefix + key, str(exc))
+
+    def url_of(self, meta: Mapping[str, Any], prefix: str) -> tuple[str, dict[str, str]]:
+        urls: dict[str, str] = {}
+        for key in URL_KEYS:
+            value = meta.get(key)
+            if value is None or value == "":
+                continue
+            if not isinstance(value, str):
+                self.fail(prefix + key, f"must be a URL string, not {_kind(value)}")
+            urls[key] = clean_text(value)
+        return next(iter(urls.values()), ""), urls
+
+    def provider(self, value: Any, key: str) -> Provider | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return Provider(clean_text(value), "")
+        if not isinstance(value, Mapping):
+            return self.fail(key, f"must be a mapping with name and domain, not {_kind(value)}")
+        name = self.text(value, "name", key + ".")
+        domain = self.text(value, "domain", key + ".").lower()
+        if domain.startswith("www."):
+            domain = domain[4:]
+        return Provider(name, domain) if name or domain else None
+
+    def topics(self, value: Any, key: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            return self.fail(key, f"must be a list of text, not {_kind(value)}")
+        out: list[str] = []
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                self.fail(f"{key}[{i}]", f"must be text, not {_kind(item)} {item!r}")
+            cleaned = clean_text(item)
+            if cleaned and cleaned not in out:
+                out.append(cleaned)
+        return tuple(out)
+
+    def images(self, value: Any, key: str) -> tuple[Image, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            return self.fail(key, f"must be a list, not {_kind(value)}")
+        out: list[Image] = []
+        for i, item in enumerate(value):
+            if isinstance(item, str):
+                out.append(Image(item))
+                continue
+            if not isinstance(item, Mapping):
+                self.fail(f"{key}[{i}]", f"must be a mapping with url, not {_kind(item)}")
+            url = self.text(item, "url", f"{key}[{i}].")
+            width = self.integer(item, "width", 0, 10**6, f"{key}[{i}].")
+            height = self.integer(item, "height", 0, 10**6, f"{key}[{i}].")
+            if url:
+                out.append(Image(url, width, height))
+        return tuple(out)
+
+    def related(self, item: Mapping[str, Any], key: str) -> Related:
+        url, _ = self.url_of(item, key + ".")
+        return Related(
+            title=self.text(item, "title", key + "."),
+            excerpt=self.text(item, "excerpt", key + "."),
+            url=url,
+            canonical_url=canonical_url(url) if url else "",
+            published=self.date(item, "publishedDateTime", key + "."),
+            provider=self.provider(item.get("provider"), key + ".provider"),
+            quality=self.integer(item, "quality", 0, 100, key + "."),
+            type=self.text(item, "type", key + ".").lower(),
+        )
+
+
+def _kind(value: Any) -> str:
+    return {
+        bool: "true/false", int: "a number", float: "a number", str: "text",
+        list: "a list", dict: "a mapping", dt.datetime: "a date", dt.date: "a date",
+    }.get(type(value), type(value).__name__)
+
+
+# ---------------------------------------------------------------- normalisers
+
+
+def clean_text(value: str) -> str:
+    """Repair mojibake and HTML entities, drop control characters, fold white space."""
+    if not value.isascii():
+        import ftfy  # imported lazily: only non-ASCII text pays for it
+
+        value = ftfy.fix_text(value, unescape_html=False, normalization="NFC")
+    if "&" in value:
+        value = html.unescape(value)
+        if not value.isascii():
+            value = unicodedata.normalize("NFC", value)
+    value = _CONTROL.sub(" ", value)
+    return _SPACES.sub(" ", value).strip()
+
+
+def normalise_datetime(value: Any) -> dt.datetime:
+    """Any accepted date value -> an aware UTC datetime, second precision.
+
+    * aware datetime: converted to UTC;
+    * naive datetime: taken as UTC;
+    * date only (``2021-05-05``): midnight UTC;
+    * text: ISO 8601 (``2021-05-05T10:00:00-05:00``, ``...Z``, ``2021-05-05``).
+    """
+    if isinstance(value, dt.datetime):
+        result = value
+    elif isinstance(value, dt.date):
+        result = dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            result = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                f"not a date: {value!r} (use ISO 8601, e.g. 2021-05-05T14:30:00Z)"
+            ) from None
+    else:
+        raise ValueError(f"must be a date, not {_kind(value)} {value!r}")
+    if result.tzinfo is None:
+        result = result.replace(tzinfo=dt.timezone.utc)
+    result = result.astimezone(dt.timezone.utc).replace(microsecond=0)
+    if not 1800 <= result.year <= 2200:
+        raise ValueError(f"date {result.date()} is outside 1800..2200")
+    return result
+
+
+def canonical_url(url: str) -> str:
+    """A stable form of ``url`` for recognising one article under several URLs.
+
+    Lower-case scheme and host, https for http, no ``www.``/``amp.``/``m.`` host
+    prefix, no default port, fragment or tracking parameters (``utm_*``, ``fbclid``,
+    ...), sorted query, no trailing slash, and AMP variants (AMP cache hosts,
+    ``/amp`` path segments, ``.amp.html``) folded onto the article URL.
+    """
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return url.strip()
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.netloc:
+        return url.strip()
+    host = (parts.hostname or "").lower()
+    path = parts.path or "/"
+    if host.endswith(".cdn.ampproject.org"):
+        # https://example-com.cdn.ampproject.org/c/s/example.com/path -> example.com/path
+        m = re.match(r"^/[a-z](?:/s)?/([^/]+)(/.*)?$", path)
+        if m:
+            host = m.group(1).lower()
+            path = m.group(2) or "/"
+    for prefix in ("www.", "amp.", "m."):
+        if host.startswith(prefix) and host.count(".") >= 2:
+            host = host[len(prefix):]
+    port = parts.port if parts.port not in (None, 80, 443) else None
+    netloc = f"{host}:{port}" if port else host
+    segments = [s for s in path.split("/") if s]
+    segments = [s for s in segments if s.lower() != "amp"]
+    if segments and segments[-1].lower().endswith(".amp.html"):
+        segments[-1] = segments[-1][: -len(".amp.html")] + ".html"
+    path = "/" + "/".join(segments)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not _TRACKING.match(k)]
+    return urlunsplit(("https", netloc, path, urlencode(sorted(query)), ""))

@@ -1,0 +1,90 @@
+"""One exception hierarchy. ``str(error)`` is the message a user sees."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes, like grep's (documented in the README)."""
+
+    HITS = 0
+    NO_HITS = 1
+    USAGE = 2  # usage error, invalid query, bad configuration, any other error
+    INDEX_BUSY = 3  # another process holds the write lock past the timeout
+    SOME_FILES_FAILED = 4  # indexing finished, but some clippings were skipped
+    INTERRUPTED = 130  # Ctrl-C
+
+
+class SearchkitError(Exception):
+    """Base class of every error searchkit raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+
+class ConfigError(SearchkitError):
+    """A path or option that cannot work (missing folder, unusable index dir)."""
+
+
+class ClippingError(SearchkitError):
+    """One clipping file that cannot be loaded: names the file, the field and the problem."""
+
+    def __init__(self, path: str, field: str | None, problem: str) -> None:
+        self.path = path
+        self.field = field
+        self.problem = problem
+        where = f"{path}: {field}" if field else path
+        super().__init__(f"{where}: {problem}")
+
+
+class IndexMissingError(SearchkitError):
+    """No index where one was expected."""
+
+    def __init__(self, index_dir: str, hint: str = "") -> None:
+        self.index_dir = index_dir
+        msg = f"no index at {index_dir}"
+        if hint:
+            msg += f" — {hint}"
+        super().__init__(msg)
+
+
+class IndexBusyError(SearchkitError):
+    """Another process holds the index write lock for longer than the timeout."""
+
+    exit_code = ExitCode.INDEX_BUSY
+
+    def __init__(self, index_dir: str, timeout: float) -> None:
+        self.index_dir = index_dir
+        self.timeout = timeout
+        super().__init__(
+            f"index busy: another process is writing {index_dir} "
+            f"(waited {timeout:g}s; retry later or raise --lock-timeout)"
+        )
+
+
+class IndexCorruptError(SearchkitError):
+    """The index cannot be read; rebuilding it is the fix."""
+
+    def __init__(self, index_dir: str, problem: str) -> None:
+        self.index_dir = index_dir
+        super().__init__(
+            f"cannot read the index at {index_dir}: {problem} — "
+            f"run `searchkit index --rebuild`"
+        )
+
+
+class QueryError(SearchkitError):
+    """A query that cannot be parsed or run; ``position`` is a 0-based offset when known."""
+
+    def __init__(self, query: str, problem: str, position: int | None = None) -> None:
+        self.query = query
+        self.problem = problem
+        self.position = position
+        where = f" at position {position}" if position is not None else ""
+        super().__init__(f"invalid query{where}: {problem}")
+
+
+class NotFoundError(SearchkitError):
+    """An entry id that is not in the index (``show``, ``similar``)."""
+
+    exit_code = ExitCode.NO_HITS

@@ -1,0 +1,375 @@
+"""User query text -> a Whoosh query.
+
+Whoosh's query syntax (words, ``"phrases"``, AND/OR/NOT, ``( )``, ``field:term``,
+``term*``, ``term~``) with searchkit's rules on top:
+
+* the field names people type (``provider:``, ``topic:``, ``url:``, ...) are mapped
+  onto index fields; an unknown field is an error listing the valid ones;
+* dates (``published:2021-05``, ``published:[2020-01 TO 2020-06]``,
+  ``published:>=2021-01-01``) and numbers (``quality:>50``) are parsed here, in
+  UTC, with whole-period boundaries;
+* all words must match by default (``mode="and"``); ``mode="or"`` ranks any match;
+* caps on length, terms, nesting and wildcard prefixes keep hostile queries cheap;
+* ``literal=True`` searches the words as typed, with no syntax at all.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from whoosh import query as wq
+from whoosh.qparser import (
+    AndGroup,
+    FieldAliasPlugin,
+    FieldsPlugin,
+    FuzzyTermPlugin,
+    MultifieldParser,
+    OrGroup,
+    syntax,
+)
+from whoosh.qparser.plugins import TaggingPlugin
+
+from . import documents, schema
+from .errors import QueryError
+
+MAX_QUERY_CHARS = 4_096
+MAX_TERMS = 256
+MAX_TOKEN_CHARS = 128
+MAX_NESTING = 32
+MIN_WILDCARD_PREFIX = 2
+
+# name people type -> (index field, what it holds, example)
+FIELDS: dict[str, tuple[str, str, str]] = {
+    "title": ("title", "words in the headline", 'title:"facial recognition"'),
+    "excerpt": ("excerpt", "words in the excerpt", "excerpt:airports"),
+    "provider": ("provider", "outlet name or domain", "provider:gcn  provider:go.com"),
+    "domain": ("domain", "outlet domain, exact", "domain:wsj.com"),
+    "topic": ("topics", "words in a topic", 'topic:"computer vision"'),
+    "type": ("type", "entry type, exact", "type:article"),
+    "kind": ("kind", "clipping or related", "kind:related"),
+    "url": ("canonical", "article URL (any variant)", "url:https://gcn.com/articles/x"),
+    "published": ("published", "date or range, UTC", "published:[2020-01 TO 2020-06]"),
+    "year": ("year", "year or range", "year:>=2021"),
+    "quality": ("quality", "number or range", "quality:>50"),
+}
+_RANGE_FIELDS = ("published", "year", "quality")
+_SPECIAL = "|".join(_RANGE_FIELDS + ("url",))
+_SPECIAL_EXPR = (
+    rf"(?P<field>{_SPECIAL}):"
+    r"(?P<value>\[[^\]]*\]|\{[^}]*\}|\"[^\"]*\"|[<>]=?[^\s()]*|[^\s()]+)"
+)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open UTC span [start, end) in epoch seconds; ``whole_days`` if on day bounds."""
+
+    start: int
+    end: int
+
+    @property
+    def whole_days(self) -> bool:
+        return self.start % 86_400 == 0 and self.end % 86_400 == 0
+
+
+# ---------------------------------------------------------------- dates and numbers
+
+_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+
+
+def parse_period(text: str) -> Period:
+    """``2021`` / ``2021-05`` / ``2021-05-05`` / an ISO instant -> the span it names."""
+    value = text.strip()
+    m = _DATE_RE.match(value)
+    try:
+        if m:
+            year, month, day = int(m.group(1)), m.group(2), m.group(3)
+            if month is None:
+                start = dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc)
+                end = dt.datetime(year + 1, 1, 1, tzinfo=dt.timezone.utc)
+            elif day is None:
+                start = dt.datetime(year, int(month), 1, tzinfo=dt.timezone.utc)
+                end = (start + dt.timedelta(days=32)).replace(day=1)
+            else:
+                start = dt.datetime(year, int(month), int(day), tzinfo=dt.timezone.utc)
+                end = start + dt.timedelta(days=1)
+            return Period(int(start.timestamp()), int(end.timestamp()))
+        instant = documents.normalise_datetime(value)
+    except (ValueError, OverflowError):
+        raise ValueError(
+            f"not a date: {text!r} (use YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 time)"
+        ) from None
+    seconds = int(instant.timestamp())
+    return Period(seconds, seconds + 1)
+
+
+def period_query(start: int | None, end: int | None) -> wq.Query:
+    """Entries published in [start, end) (epoch seconds; None = open)."""
+    if start is None and end is None:
+        return wq.Every("published")
+    if (start is None or start % 86_400 == 0) and (end is None or end % 86_400 == 0):
+        lo = None if start is None else start // 86_400
+        hi = None if end is None else end // 86_400 - 1
+        return wq.NumericRange("day", lo, hi)
+    return wq.NumericRange("published", start, None if end is None else end - 1)
+
+
+def _number(text: str) -> int:
+    if not re.fullmatch(r"[+-]?\d{1,12}", text.strip()):
+        raise ValueError(f"not a whole number: {text!r}")
+    return int(text)
+
+
+def _range_query(field: str, value: str) -> wq.Query:
+    """Comparison, range or single value on a date or number field."""
+    if field == "published":
+        def span(t: str) -> tuple[int, int]:
+            p = parse_period(t)
+            return p.start, p.end
+    else:
+        def span(t: str) -> tuple[int, int]:
+            n = _number(t)
+            return n, n + 1
+
+    def make(lo: int | None, hi: int | None) -> wq.Query:  # [lo, hi)
+        if field == "published":
+            return period_query(lo, hi)
+        return wq.NumericRange(field, lo, None if hi is None else hi - 1)
+
+    m = re.fullmatch(r"([<>]=?)(.+)", value)
+    if m:
+        op, operand = m.groups()
+        start, end = span(operand)
+        return {">": make(end, None), ">=": make(start, None),
+                "<": make(None, start), "<=": make(None, end)}[op]
+    m = re.fullmatch(r"([\[{])\s*(.*?)\s+TO\s+(.*?)\s*([\]}])", value)
+    if m:
+        left, a, b, right = m.groups()
+        lo = hi = None
+        if a not in ("", "*"):
+            s, e = span(a)
+            lo = s if left == "[" else e
+        if b not in ("", "*"):
+            s, e = span(b)
+            hi = e if right == "]" else s
+        if lo is not None and hi is not None and lo >= hi:
+            raise ValueError(f"empty range {value!r}: the start is after the end")
+        return make(lo, hi)
+    if value.startswith(("[", "{")):
+        raise ValueError(f"ranges are written [FROM TO UNTIL], not {value!r}")
+    start, end = span(value)
+    return make(start, end)
+
+
+# ---------------------------------------------------------------- whoosh plugins
+
+
+class _ReadyNode(syntax.SyntaxNode):
+    """A syntax node holding a query already built by searchkit."""
+
+    def __init__(self, q: wq.Query) -> None:
+        self.q = q
+
+    def r(self) -> str:
+        return f"<ready {self.q!r}>"
+
+    def query(self, parser: Any) -> wq.Query:
+        return self.q
+
+
+class _SpecialFieldsPlugin(TaggingPlugin):  # type: ignore[misc]
+    """``published:``, ``year:``, ``quality:`` and ``url:``, parsed by searchkit."""
+
+    priority = -10  # before Whoosh's field-name tagger
+    expr = _SPECIAL_EXPR
+
+    def __init__(self, source: str) -> None:
+        super().__init__()
+        self.source = source
+
+    def create(self, parser: Any, match: re.Match[str]) -> _ReadyNode:
+        field, value = match.group("field"), match.group("value")
+        if value.startswith('"') and value.endswith('"'):
+            value = value[1:-1]
+        try:
+            if field == "url":
+                return _ReadyNode(wq.Term("canonical", documents.canonical_url(value)))
+            return _ReadyNode(_range_query(field, value))
+        except ValueError as exc:
+            raise QueryError(self.source, f"{field}: {exc}", match.start()) from None
+
+
+class _StrictFieldsPlugin(FieldsPlugin):  # type: ignore[misc]
+    """Field names must be ones searchkit documents; Whoosh would search them as words."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(remove_unknown=False)
+        self.source = source
+
+    def filters(self, parser: Any) -> list[tuple[Any, int]]:
+        return [(self.check_names, 80), *super().filters(parser)]
+
+    def check_names(self, parser: Any, group: Any) -> Any:
+        for node in group:
+            if isinstance(node, syntax.GroupNode):
+                self.check_names(parser, node)
+            elif isinstance(node, syntax.FieldnameNode) and node.fieldname not in FIELDS:
+                raise QueryError(
+                    self.source,
+                    f"unknown field {node.fieldname + ':'!r}; valid fields: "
+                    + ", ".join(f"{name}:" for name in FIELDS)
+                    + " (or use --literal to search the words as typed)",
+                    node.startchar,
+                )
+        return group
+
+
+def _parser(source: str, mode: str) -> MultifieldParser:
+    group = AndGroup if mode == "and" else OrGroup.factory(0.9)
+    parser = MultifieldParser(list(schema.TEXT_FIELDS), _schema(), group=group)
+    parser.remove_plugin_class(FieldsPlugin)
+    parser.add_plugin(_StrictFieldsPlugin(source))
+    parser.add_plugin(_SpecialFieldsPlugin(source))
+    parser.add_plugin(FieldAliasPlugin({"topics": ["topic"]}))
+    parser.add_plugin(FuzzyTermPlugin())
+    return parser
+
+
+@functools.lru_cache(maxsize=1)
+def _schema() -> Any:
+    return schema.build_schema()
+
+
+# ---------------------------------------------------------------- checks
+
+
+def _precheck(text: str) -> None:
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(text[:80] + "...", f"query is longer than {MAX_QUERY_CHARS} characters")
+    depth, in_quote = 0, False
+    for pos, ch in enumerate(text):
+        if ch == '"':
+            in_quote = not in_quote
+        elif in_quote:
+            continue
+        elif ch == "(":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise QueryError(text, f"more than {MAX_NESTING} nested parentheses", pos)
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise QueryError(text, "')' without a matching '('", pos)
+    if in_quote:
+        raise QueryError(text, 'unclosed quote: add the closing "', text.rfind('"'))
+    if depth:
+        raise QueryError(text, "unclosed '(': add the closing ')'", text.rfind("("))
+    words = text.split()
+    if len(words) > MAX_TERMS:
+        raise QueryError(text[:80] + "...", f"query has more than {MAX_TERMS} terms")
+    for word in words:
+        if len(word) > MAX_TOKEN_CHARS:
+            raise QueryError(text[:80] + "...", f"a word is longer than {MAX_TOKEN_CHARS} "
+                             "characters")
+
+
+def _postcheck(source: str, q: wq.Query) -> None:
+    for node in _walk(q):
+        if isinstance(node, (wq.Wildcard, wq.Prefix)):
+            literal = re.split(r"[*?]", node.text, maxsplit=1)[0]
+            if isinstance(node, wq.Wildcard) and len(literal) < MIN_WILDCARD_PREFIX:
+                raise QueryError(source, f"wildcard {node.text!r} needs at least "
+                                 f"{MIN_WILDCARD_PREFIX} letters before * or ?")
+            if isinstance(node, wq.Prefix) and len(node.text) < MIN_WILDCARD_PREFIX:
+                raise QueryError(source, f"prefix {node.text + '*'!r} needs at least "
+                                 f"{MIN_WILDCARD_PREFIX} letters before *")
+        if isinstance(node, wq.Every):
+            raise QueryError(source, "a lone * matches everything: give words, or leave the "
+                             "query empty and use filters")
+        if isinstance(node, wq.TermRange):
+            raise QueryError(source, f"ranges work on published:, year: and quality:, not "
+                             f"{node.fieldname}:")
+
+
+def _walk(q: wq.Query) -> Iterable[wq.Query]:
+    stack = [q]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(node.children())
+
+
+def _provider_or_domain(q: wq.Query) -> wq.Query:
+    if isinstance(q, (wq.Term, wq.Prefix, wq.Wildcard, wq.FuzzyTerm)) and \
+            q.fieldname == "provider":
+        alt = copy.copy(q)
+        alt.fieldname = "domain"
+        return wq.Or([q, alt])
+    return q.apply(_provider_or_domain)
+
+
+# ---------------------------------------------------------------- public
+
+
+def parse(text: str, *, mode: str = "and", literal: bool = False) -> wq.Query:
+    """Parse user query text; raise :class:`QueryError` with a fix on bad input."""
+    if mode not in ("and", "or"):
+        raise ValueError(f"mode must be 'and' or 'or', not {mode!r}")
+    stripped = text.strip()
+    if not stripped:
+        return wq.Every()
+    if literal:
+        return literal_query(stripped, mode=mode)
+    _precheck(stripped)
+    try:
+        q = _parser(stripped, mode).parse(stripped)
+    except QueryError:
+        raise
+    except RecursionError:
+        raise QueryError(stripped, "query is nested too deeply") from None
+    except Exception as exc:  # Whoosh raises assorted errors on odd input
+        raise QueryError(stripped, f"{type(exc).__name__}: {exc}") from None
+    if q is wq.NullQuery:
+        raise QueryError(stripped, "nothing to search for (only stop words or operators?)")
+    q = _provider_or_domain(q)
+    _postcheck(stripped, q)
+    return q
+
+
+def literal_query(text: str, *, mode: str = "or") -> wq.Query:
+    """Search the words as typed: no operators, fields or wildcards."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(text[:80] + "...", f"query is longer than {MAX_QUERY_CHARS} characters")
+    words = re.findall(schema.TOKEN_PATTERN, text)[:MAX_TERMS]
+    clauses: list[wq.Query] = []
+    for word in words:
+        per_field = [
+            wq.Term(field, token)
+            for field in schema.TEXT_FIELDS
+            for token in _schema()[field].process_text(word, mode="query")
+        ]
+        if per_field:
+            clauses.append(wq.Or(per_field))
+    if not clauses:
+        return wq.NullQuery
+    return wq.And(clauses) if mode == "and" else wq.Or(clauses)
+
+
+def term_count(q: wq.Query) -> int:
+    """How many distinct words a query asks for (decides the partial-match fallback)."""
+    return len({t for f, t in q.iter_all_terms() if f in schema.TEXT_FIELDS})
+
+
+def words_of(q: wq.Query) -> list[str]:
+    """The analysed words a query looks for in the text fields, in order, once each."""
+    seen: dict[str, None] = {}
+    for field, text in q.iter_all_terms():
+        if field in schema.TEXT_FIELDS:
+            seen.setdefault(text if isinstance(text, str) else text.decode("utf-8"))
+    return list(seen)

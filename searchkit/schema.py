@@ -1,0 +1,104 @@
+"""The Whoosh schema: field names, analyzers and the schema version.
+
+One index entry per clipping (``kind:clipping``) and one per related article
+(``kind:related``, linked to its clipping by ``parent``). Text fields share one
+analyzer at index and query time: words, lower case, accents folded, English
+stop words dropped, Porter stems.
+"""
+
+from __future__ import annotations
+
+from whoosh import fields
+from whoosh.analysis import (
+    Analyzer,
+    CharsetFilter,
+    LowercaseFilter,
+    RegexTokenizer,
+    StemFilter,
+    StopFilter,
+)
+from whoosh.support.charset import accent_map
+
+# Bump whenever fields or analysis change: an index of another version is rebuilt.
+SCHEMA_VERSION = 1
+
+KIND_CLIPPING = "clipping"
+KIND_RELATED = "related"
+
+# Fields searched by words that carry no field name, and their BM25F weights.
+TEXT_FIELDS = ("title", "excerpt", "provider", "topics", "related")
+FIELD_BOOSTS = {"title": 2.0, "excerpt": 1.0, "provider": 1.0, "topics": 1.0, "related": 0.5}
+
+# English stop words (Whoosh's list minus words that matter in news: "us", "may", "can").
+STOP_WORDS = frozenset(
+    """a an and are as at be by for from has have if in is it of on or that the this to
+    was were will with""".split()
+)
+# Words, including inner apostrophes and dots ("don't", "u.s"), and numbers with
+# decimal points ("3.5").
+TOKEN_PATTERN = r"\w+(?:[.'’]\w+)*"
+
+
+def text_analyzer() -> Analyzer:
+    """The analyzer of every full-text field (and of the query words for them)."""
+    return (
+        RegexTokenizer(TOKEN_PATTERN)
+        | LowercaseFilter()
+        | CharsetFilter(accent_map)
+        | StopFilter(stoplist=STOP_WORDS, minsize=1)
+        | StemFilter(cachesize=100_000)
+    )
+
+
+def name_analyzer() -> Analyzer:
+    """Names (providers): words and accent folding, no stemming or stop words."""
+    return RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | CharsetFilter(accent_map)
+
+
+def build_schema() -> fields.Schema:
+    text = text_analyzer()
+    schema = fields.Schema(
+        # identity and linkage
+        key=fields.ID(stored=True, unique=True),
+        kind=fields.ID(stored=True),
+        path=fields.ID(stored=True, sortable=True),
+        parent=fields.ID(stored=True),
+        # searchable text
+        title=fields.TEXT(analyzer=text, stored=True, field_boost=FIELD_BOOSTS["title"]),
+        excerpt=fields.TEXT(analyzer=text, stored=True, field_boost=FIELD_BOOSTS["excerpt"]),
+        provider=fields.TEXT(analyzer=name_analyzer(), stored=True,
+                             field_boost=FIELD_BOOSTS["provider"]),
+        topics=fields.TEXT(analyzer=text, field_boost=FIELD_BOOSTS["topics"]),
+        related=fields.TEXT(analyzer=text, field_boost=FIELD_BOOSTS["related"]),
+        # exact values
+        domain=fields.ID(stored=True),
+        topic=fields.KEYWORD(lowercase=True, commas=True),
+        type=fields.ID(stored=True),
+        url=fields.ID(stored=True),
+        canonical=fields.ID(stored=True, sortable=True),
+        # numbers and dates: epoch seconds, and whole days for fast day-range queries
+        published=fields.NUMERIC(numtype=int, bits=64, signed=True, stored=True,
+                                 sortable=True),
+        day=fields.NUMERIC(numtype=int, bits=32, signed=True),
+        year=fields.NUMERIC(numtype=int, bits=32, stored=True, sortable=True),
+        quality=fields.NUMERIC(numtype=int, bits=32, stored=True, sortable=True),
+        # display-only values
+        topic_list=fields.STORED(),
+        # the manifest: "size:mtime_ns:ctime_ns:sha1" on each clipping entry
+        stamp=fields.ID(stored=True, sortable=True),
+    )
+    # Pickled with the schema into every table of contents, so the version travels
+    # with the commit it describes.
+    schema.searchkit_version = SCHEMA_VERSION
+    return schema
+
+
+def version_of(schema: fields.Schema) -> int | None:
+    version = getattr(schema, "searchkit_version", None)
+    return version if isinstance(version, int) else None
+
+
+def folder_of(schema: fields.Schema) -> str | None:
+    """The absolute path of the clippings folder the index was last built from."""
+    folder = getattr(schema, "searchkit_folder", None)
+    return folder if isinstance(folder, str) else None
