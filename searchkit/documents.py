@@ -25,7 +25,7 @@ import stat
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from . import frontmatter
@@ -236,7 +236,7 @@ class _Validator:
     def __init__(self, clip_id: str) -> None:
         self.clip_id = clip_id
 
-    def fail(self, fld: str, problem: str) -> Any:
+    def fail(self, fld: str, problem: str) -> NoReturn:
         raise ClippingError(self.clip_id, fld, problem)
 
     def text(self, meta: Mapping[str, Any], key: str, prefix: str = "") -> str:
@@ -265,7 +265,7 @@ class _Validator:
         value = meta.get(key)
         if value is None or isinstance(value, bool):
             return value
-        return self.fail(key, f"must be true or false, not {value!r}")
+        self.fail(key, f"must be true or false, not {value!r}")
 
     def date(self, meta: Mapping[str, Any], key: str, prefix: str = "") -> dt.datetime | None:
         value = meta.get(key)
@@ -274,7 +274,7 @@ class _Validator:
         try:
             return normalise_datetime(value)
         except ValueError as exc:
-            return self.fail(prefix + key, str(exc))
+            self.fail(prefix + key, str(exc))
 
     def url_of(self, meta: Mapping[str, Any], prefix: str) -> tuple[str, dict[str, str]]:
         urls: dict[str, str] = {}
@@ -293,7 +293,7 @@ class _Validator:
         if isinstance(value, str):
             return Provider(clean_text(value), "")
         if not isinstance(value, Mapping):
-            return self.fail(key, f"must be a mapping with name and domain, not {_kind(value)}")
+            self.fail(key, f"must be a mapping with name and domain, not {_kind(value)}")
         name = self.text(value, "name", key + ".")
         domain = self.text(value, "domain", key + ".").lower()
         if domain.startswith("www."):
@@ -306,7 +306,7 @@ class _Validator:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
-            return self.fail(key, f"must be a list of text, not {_kind(value)}")
+            self.fail(key, f"must be a list of text, not {_kind(value)}")
         out: list[str] = []
         for i, item in enumerate(value):
             if not isinstance(item, str):
@@ -320,7 +320,7 @@ class _Validator:
         if value is None:
             return ()
         if not isinstance(value, list):
-            return self.fail(key, f"must be a list, not {_kind(value)}")
+            self.fail(key, f"must be a list, not {_kind(value)}")
         out: list[Image] = []
         for i, item in enumerate(value):
             if isinstance(item, str):

@@ -19,7 +19,6 @@ import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,57 +29,11 @@ from whoosh.writing import CLEAR
 
 from . import documents, schema
 from .errors import ClippingError, ConfigError, IndexBusyError, IndexCorruptError
+from .results import FileFailure, FolderDiff, Freshness, IndexReport
 
 SUFFIXES = (".md", ".txt", ".markdown")
 PARALLEL_THRESHOLD = 400  # files to parse before a second process pays for itself
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class FileFailure:
-    path: str
-    message: str
-
-
-@dataclass(frozen=True)
-class IndexReport:
-    folder: str
-    index_dir: str
-    added: int = 0
-    updated: int = 0
-    deleted: int = 0
-    renamed: int = 0
-    unchanged: int = 0
-    failed: tuple[FileFailure, ...] = ()
-    seconds: float = 0.0
-    rebuilt: bool = False
-    rebuild_reason: str = ""
-    committed: bool = False
-
-    @property
-    def changed(self) -> int:
-        return self.added + self.updated + self.deleted + self.renamed
-
-
-@dataclass(frozen=True)
-class FolderDiff:
-    """What would change if the folder were indexed now."""
-
-    added: tuple[str, ...] = ()
-    modified: tuple[str, ...] = ()  # stat differs; the content hash decides later
-    deleted: tuple[str, ...] = ()
-    unchanged: int = 0
-
-    @property
-    def is_empty(self) -> bool:
-        return not (self.added or self.modified or self.deleted)
-
-
-@dataclass
-class _Plan:
-    diff: FolderDiff
-    manifest: dict[str, str]
-    stats: dict[str, os.stat_result] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- folder scanning
@@ -209,6 +162,8 @@ def check(folder: str | os.PathLike[str], index_dir: str | os.PathLike[str]) -> 
     if not index_exists(index_dir):
         return FolderDiff(added=tuple(files))
     ix = open_index(index_dir)
+    if schema.version_of(ix.schema) != schema.SCHEMA_VERSION:
+        return FolderDiff(modified=tuple(files))  # the next update rebuilds
     with ix.reader() as reader:
         manifest = read_manifest(reader)
     return diff_folder(files, manifest)
@@ -379,6 +334,13 @@ def update(
         ix = _recreate(storage, index_path, lock_timeout)
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
+    if not (rebuild or reason) and schema.folder_of(ix.schema) == os.path.abspath(folder_s):
+        with ix.reader() as reader:
+            quick = diff_folder(files, _safe_manifest(reader))
+        if quick.is_empty:  # nothing to do: no writer, no lock, no files written
+            return IndexReport(folder=folder_s, index_dir=str(index_path),
+                               unchanged=quick.unchanged,
+                               seconds=time.monotonic() - started)
     writer = _writer(ix, index_path, lock_timeout)
     full = bool(rebuild or reason)
     try:
@@ -439,10 +401,10 @@ def update(
         if changed:
             writer.commit(mergetype=CLEAR if full else None)
         else:
-            writer.cancel()
+            _cancel(writer)
     except BaseException:
         if not writer.is_closed:
-            writer.cancel()
+            _cancel(writer)
         raise
     return IndexReport(
         folder=folder_s,
@@ -454,6 +416,18 @@ def update(
         committed=changed,
         **counts,
     )
+
+
+def _cancel(writer: Any) -> None:
+    """Cancel a writer and remove the files of the segment it had started."""
+    prefix = f"{writer.newsegment.segment_id()}."
+    writer.cancel()
+    for name in list(writer.storage):
+        if name.startswith(prefix):
+            try:
+                writer.storage.delete_file(name)
+            except OSError:
+                pass
 
 
 def _recreate(storage: Any, index_path: Path, lock_timeout: float) -> Any:
@@ -503,3 +477,53 @@ def _doc_from_stored(f: dict[str, Any], siblings: Iterable[dict[str, Any]]) -> d
     if "published" in doc:
         doc["day"] = doc["published"] // 86_400
     return doc
+
+
+def recorded_folder(index_dir: str | os.PathLike[str]) -> str | None:
+    """The clippings folder the index at ``index_dir`` was last built from, if any."""
+    if not index_exists(index_dir):
+        return None
+    try:
+        return schema.folder_of(open_index(index_dir).schema)
+    except Exception:
+        return None
+
+
+def refresh(
+    folder: str | os.PathLike[str],
+    index_dir: str | os.PathLike[str],
+    *,
+    build_timeout: float = 30.0,
+    progress: Progress | None = None,
+) -> Freshness:
+    """Make the index current before a search: build it if missing, update it if stale.
+
+    Cheap when nothing changed (a folder scan and a manifest read). When another
+    process holds the write lock, the current snapshot is answered from
+    (``action="busy"``); a missing index waits up to ``build_timeout`` for the lock.
+    """
+    folder_s = str(folder)
+    exists = index_exists(index_dir)
+    if not os.path.isdir(folder_s):
+        if exists:
+            return Freshness("no-folder", folder_s)
+        from .errors import IndexMissingError
+
+        raise IndexMissingError(
+            str(index_dir),
+            f"and no clippings folder at {folder_s}; run `searchkit index FOLDER`",
+        )
+    if not exists:
+        return Freshness("built", folder_s,
+                         update(folder_s, index_dir, lock_timeout=build_timeout,
+                                progress=progress))
+    try:
+        if check(folder_s, index_dir).is_empty:
+            return Freshness("fresh", folder_s)
+    except IndexCorruptError:
+        pass  # update() rebuilds an unreadable index
+    try:
+        report = update(folder_s, index_dir, lock_timeout=0.0, progress=progress)
+    except IndexBusyError:
+        return Freshness("busy", folder_s)
+    return Freshness("updated", folder_s, report)

@@ -16,8 +16,8 @@ Whoosh's query syntax (words, ``"phrases"``, AND/OR/NOT, ``( )``, ``field:term``
 from __future__ import annotations
 
 import copy
-import functools
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -170,7 +170,7 @@ def _range_query(field: str, value: str) -> wq.Query:
 # ---------------------------------------------------------------- whoosh plugins
 
 
-class _ReadyNode(syntax.SyntaxNode):
+class _ReadyNode(syntax.SyntaxNode):  # type: ignore[misc]
     """A syntax node holding a query already built by searchkit."""
 
     def __init__(self, q: wq.Query) -> None:

@@ -9,7 +9,6 @@ import datetime as dt
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from whoosh import highlight, scoring
@@ -17,56 +16,7 @@ from whoosh import query as wq
 
 from . import indexer, query, schema
 from .errors import IndexCorruptError
-
-# A snippet is a sequence of (text, matched) segments; renderers decide how a match looks.
-Segment = tuple[str, bool]
-Snippet = tuple[Segment, ...]
-JSON_SCHEMA_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Location:
-    """Another place the same article (same canonical URL) appears."""
-
-    id: str
-    kind: str
-    path: str
-
-
-@dataclass(frozen=True)
-class Hit:
-    rank: int
-    score: float
-    id: str
-    kind: str
-    path: str
-    parent: str
-    title: str
-    excerpt: str
-    provider: str
-    domain: str
-    published: dt.datetime | None
-    url: str
-    canonical_url: str
-    topics: tuple[str, ...]
-    quality: int | None
-    type: str
-    title_marked: Snippet = ()
-    snippets: tuple[Snippet, ...] = ()
-    also_in: tuple[Location, ...] = ()
-
-
-@dataclass(frozen=True)
-class SearchResults:
-    query: str
-    parsed: str
-    total: int  # distinct articles matching (after folding duplicates)
-    offset: int
-    limit: int
-    hits: tuple[Hit, ...]
-    partial: bool = False  # no entry matched every word; these match some
-    seconds: float = 0.0
-    notes: tuple[str, ...] = field(default_factory=tuple)
+from .results import Hit, Location, SearchResults, Segment, Snippet
 
 
 def weighting() -> scoring.WeightingModel:
@@ -133,11 +83,11 @@ def search(
             with ix.searcher(weighting=weighting()) as searcher:
                 results = _run(searcher, text, q, limit, offset, filters, literal, snippets)
             break
-        except FileNotFoundError:
+        except FileNotFoundError as exc:
             # A commit removed segment files between reading the table of contents
             # and opening them: open the new commit.
             if attempt == attempts - 1:
-                raise IndexCorruptError(str(index_dir), "segment files keep disappearing")
+                raise IndexCorruptError(str(index_dir), "segment files keep disappearing") from exc
     return _with_time(results, time.monotonic() - started)
 
 

@@ -1,0 +1,290 @@
+"""Render results as text, JSON, JSONL, CSV, TSV or paths. Pure functions; no Whoosh.
+
+Every string from the data passes through :func:`safe` on its way out, so terminal
+escape sequences in a clipping can never reach the terminal.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from .results import JSON_SCHEMA_VERSION, FolderDiff, Hit, IndexReport, SearchResults, Snippet
+
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+MARK_OPEN, MARK_CLOSE = "**", "**"  # plain-text match markers (text without colour, JSON)
+
+
+class Format(str, Enum):
+    auto = "auto"  # pretty on a terminal, lines when piped
+    pretty = "pretty"
+    lines = "lines"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    tsv = "tsv"
+    paths = "paths"
+
+
+@dataclass(frozen=True)
+class Style:
+    """ANSI styling; all empty when colour is off."""
+
+    color: bool = False
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color and text else text
+
+    def title(self, text: str) -> str:
+        return self._wrap("1", text)
+
+    def dim(self, text: str) -> str:
+        return self._wrap("2", text)
+
+    def match(self, text: str) -> str:
+        return self._wrap("1;33", text) if self.color else f"{MARK_OPEN}{text}{MARK_CLOSE}"
+
+    def url(self, text: str) -> str:
+        return self._wrap("36", text)
+
+
+def safe(text: str) -> str:
+    """Drop control characters (ESC included) from data before it is written anywhere."""
+    return _UNSAFE.sub("", text) if text else text
+
+
+def marked(snippet: Snippet, style: Style, *, mark: bool = True) -> str:
+    return "".join(
+        style.match(safe(t)) if (hit and mark) else safe(t) for t, hit in snippet
+    )
+
+
+def _date(hit: Hit) -> str:
+    return hit.published.strftime("%Y-%m-%d") if hit.published else ""
+
+
+def _iso(hit: Hit) -> str | None:
+    return hit.published.strftime("%Y-%m-%dT%H:%M:%SZ") if hit.published else None
+
+
+# ---------------------------------------------------------------- search results
+
+
+def hit_record(hit: Hit) -> dict[str, Any]:
+    """The JSON shape of one hit (documented in the README; versioned by ``version``)."""
+    return {
+        "rank": hit.rank,
+        "score": hit.score,
+        "id": safe(hit.id),
+        "kind": hit.kind,
+        "path": safe(hit.path),
+        "parent": safe(hit.parent) or None,
+        "title": safe(hit.title),
+        "excerpt": safe(hit.excerpt),
+        "provider": {"name": safe(hit.provider), "domain": safe(hit.domain)},
+        "published": _iso(hit),
+        "url": safe(hit.url),
+        "canonical_url": safe(hit.canonical_url),
+        "topics": [safe(t) for t in hit.topics],
+        "quality": hit.quality,
+        "type": safe(hit.type),
+        "snippets": [marked(s, Style()) for s in hit.snippets],
+        "also_in": [{"id": safe(loc.id), "kind": loc.kind, "path": safe(loc.path)}
+                    for loc in hit.also_in],
+    }
+
+
+def results_record(results: SearchResults) -> dict[str, Any]:
+    return {
+        "version": JSON_SCHEMA_VERSION,
+        "query": safe(results.query),
+        "parsed": safe(results.parsed),
+        "total": results.total,
+        "offset": results.offset,
+        "limit": results.limit,
+        "partial": results.partial,
+        "seconds": round(results.seconds, 4),
+        "hits": [hit_record(h) for h in results.hits],
+    }
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
+
+
+def render_pretty(results: SearchResults, style: Style) -> str:
+    out: list[str] = []
+    width = len(str(results.offset + len(results.hits)))
+    pad = " " * (width + 2)
+    for hit in results.hits:
+        title = marked(hit.title_marked, style) if hit.title_marked else safe(hit.title)
+        out.append(f"{hit.rank:>{width}}. {style.title(title) if style.color else title}")
+        meta = [m for m in (safe(hit.provider) or safe(hit.domain), _date(hit)) if m]
+        where = safe(hit.id) if hit.kind == "clipping" else f"related, in {safe(hit.path)}"
+        meta.append(where)
+        out.append(pad + style.dim(" · ".join(meta)))
+        if hit.url:
+            out.append(pad + style.url(safe(hit.url)))
+        for snippet in hit.snippets:
+            out.append(pad + marked(snippet, style))
+        if hit.also_in:
+            also = ", ".join(safe(loc.id) for loc in hit.also_in)
+            out.append(pad + style.dim(f"also in: {also}"))
+        out.append("")
+    return "\n".join(out)
+
+
+def render_lines(results: SearchResults) -> str:
+    """One hit per line, tab-separated: id, date, provider, title, url."""
+    rows = [
+        "\t".join(_tsv_cell(v) for v in (hit.id, _date(hit), hit.provider, hit.title, hit.url))
+        for hit in results.hits
+    ]
+    return "".join(row + "\n" for row in rows)
+
+
+_TABLE_COLUMNS = ("rank", "score", "id", "kind", "path", "title", "provider", "domain",
+                  "published", "url", "quality", "topics")
+
+
+def _table_row(hit: Hit) -> list[str]:
+    return [str(hit.rank), f"{hit.score:g}", hit.id, hit.kind, hit.path, hit.title,
+            hit.provider, hit.domain, _iso(hit) or "", hit.url,
+            "" if hit.quality is None else str(hit.quality), ";".join(hit.topics)]
+
+
+def _tsv_cell(value: str) -> str:
+    return safe(value).replace("\t", " ").replace("\n", " ")
+
+
+def render_csv(results: SearchResults) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(_TABLE_COLUMNS)
+    for hit in results.hits:
+        writer.writerow([safe(v) for v in _table_row(hit)])
+    return buf.getvalue()
+
+
+def render_tsv(results: SearchResults) -> str:
+    lines = ["\t".join(_TABLE_COLUMNS)]
+    lines += ["\t".join(_tsv_cell(v) for v in _table_row(hit)) for hit in results.hits]
+    return "\n".join(lines) + "\n"
+
+
+def render_paths(results: SearchResults, null: bool = False) -> str:
+    """Each clipping file once, in rank order (a related hit gives its clipping's file)."""
+    seen: dict[str, None] = {}
+    for hit in results.hits:
+        seen.setdefault(safe(hit.path))
+    end = "\0" if null else "\n"
+    return "".join(p + end for p in seen)
+
+
+def render_results(results: SearchResults, fmt: Format, style: Style,
+                   null: bool = False) -> str:
+    if fmt is Format.pretty:
+        return render_pretty(results, style)
+    if fmt is Format.lines:
+        return render_lines(results)
+    if fmt is Format.json:
+        return dumps(results_record(results))
+    if fmt is Format.jsonl:
+        return "".join(json.dumps(hit_record(h), ensure_ascii=False) + "\n"
+                       for h in results.hits)
+    if fmt is Format.csv:
+        return render_csv(results)
+    if fmt is Format.tsv:
+        return render_tsv(results)
+    if fmt is Format.paths:
+        return render_paths(results, null)
+    raise ValueError(f"unresolved format {fmt}")  # Format.auto is resolved by the caller
+
+
+# ---------------------------------------------------------------- index and status
+
+
+def report_record(report: IndexReport) -> dict[str, Any]:
+    return {
+        "folder": report.folder,
+        "index": report.index_dir,
+        "added": report.added,
+        "updated": report.updated,
+        "deleted": report.deleted,
+        "renamed": report.renamed,
+        "unchanged": report.unchanged,
+        "failed": [{"path": f.path, "error": f.message} for f in report.failed],
+        "seconds": round(report.seconds, 3),
+        "rebuilt": report.rebuilt,
+        "committed": report.committed,
+    }
+
+
+def render_report(report: IndexReport) -> str:
+    parts = [f"{report.added} added", f"{report.updated} updated", f"{report.deleted} deleted"]
+    if report.renamed:
+        parts.append(f"{report.renamed} renamed")
+    parts += [f"{report.unchanged} unchanged", f"{len(report.failed)} failed"]
+    verb = "Rebuilt" if report.rebuilt else "Indexed"
+    return (f"{verb} {safe(report.folder)} into {safe(report.index_dir)}: "
+            f"{', '.join(parts)} in {report.seconds:.2f}s\n")
+
+
+def failure_lines(report: IndexReport) -> Iterable[str]:
+    for failure in report.failed:
+        yield safe(failure.message)
+
+
+def status_record(index_dir: str, folder: str, stats: dict[str, Any] | None,
+                  diff: FolderDiff | None) -> dict[str, Any]:
+    record: dict[str, Any] = {"index": index_dir, "folder": folder, "exists": stats is not None}
+    if stats:
+        record.update({
+            "entries": stats["entries"],
+            "clippings": stats["clippings"],
+            "related": stats["related"],
+            "segments": stats["segments"],
+            "schema_version": stats["schema_version"],
+            "last_update": stats["last_modified"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+        })
+    if diff is not None:
+        record["stale"] = {
+            "added": list(diff.added),
+            "modified": list(diff.modified),
+            "deleted": list(diff.deleted),
+        }
+        record["up_to_date"] = diff.is_empty
+    return record
+
+
+def render_status(record: dict[str, Any], max_names: int = 10) -> str:
+    lines = [f"folder:       {safe(record['folder'])}", f"index:        {safe(record['index'])}"]
+    if not record["exists"]:
+        lines.append("entries:      none (no index yet; `searchkit index` builds it)")
+    else:
+        lines += [
+            f"entries:      {record['entries']} ({record['clippings']} clippings, "
+            f"{record['related']} related articles)",
+            f"segments:     {record['segments']}",
+            f"last update:  {record['last_update']}",
+            f"schema:       version {record['schema_version']}",
+        ]
+    stale = record.get("stale")
+    if stale is None:
+        lines.append("stale files:  unknown (clippings folder not found)")
+    elif record.get("up_to_date"):
+        lines.append("stale files:  none, the index is up to date")
+    else:
+        for label in ("added", "modified", "deleted"):
+            names: Sequence[str] = stale[label]
+            if names:
+                shown = ", ".join(safe(n) for n in names[:max_names])
+                more = f" (+{len(names) - max_names} more)" if len(names) > max_names else ""
+                lines.append(f"{label + ':':<14}{len(names)}: {shown}{more}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,112 @@
+"""Plain, frozen result types shared by the library and the renderers.
+
+No Whoosh here: ``output`` and ``cli`` import these without paying for the engine,
+and another engine could produce the same values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FileFailure:
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    folder: str
+    index_dir: str
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    renamed: int = 0
+    unchanged: int = 0
+    failed: tuple[FileFailure, ...] = ()
+    seconds: float = 0.0
+    rebuilt: bool = False
+    rebuild_reason: str = ""
+    committed: bool = False
+
+    @property
+    def changed(self) -> int:
+        return self.added + self.updated + self.deleted + self.renamed
+
+
+@dataclass(frozen=True)
+class FolderDiff:
+    """What would change if the folder were indexed now."""
+
+    added: tuple[str, ...] = ()
+    modified: tuple[str, ...] = ()  # stat differs; the content hash decides later
+    deleted: tuple[str, ...] = ()
+    unchanged: int = 0
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.added or self.modified or self.deleted)
+
+
+# A snippet is a sequence of (text, matched) segments; renderers decide how a match looks.
+Segment = tuple[str, bool]
+Snippet = tuple[Segment, ...]
+JSON_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Location:
+    """Another place the same article (same canonical URL) appears."""
+
+    id: str
+    kind: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    rank: int
+    score: float
+    id: str
+    kind: str
+    path: str
+    parent: str
+    title: str
+    excerpt: str
+    provider: str
+    domain: str
+    published: dt.datetime | None
+    url: str
+    canonical_url: str
+    topics: tuple[str, ...]
+    quality: int | None
+    type: str
+    title_marked: Snippet = ()
+    snippets: tuple[Snippet, ...] = ()
+    also_in: tuple[Location, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    parsed: str
+    total: int  # distinct articles matching (after folding duplicates)
+    offset: int
+    limit: int
+    hits: tuple[Hit, ...]
+    partial: bool = False  # no entry matched every word; these match some
+    seconds: float = 0.0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """What ``search`` did to the index before answering."""
+
+    action: str  # "fresh" | "built" | "updated" | "busy" | "no-folder"
+    folder: str
+    report: IndexReport | None = None
