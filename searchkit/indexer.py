@@ -14,9 +14,12 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import re
 import stat
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -111,20 +114,34 @@ def _sha_of(text: str) -> str:
 # ---------------------------------------------------------------- index access
 
 
+_TOC = re.compile(r"^_MAIN_\d+\.toc$")
+
+
 def index_exists(index_dir: str | os.PathLike[str]) -> bool:
-    return os.path.isdir(index_dir) and whoosh_index.exists_in(str(index_dir))
+    """True when ``index_dir`` holds a committed table of contents (readable or not)."""
+    try:
+        return any(_TOC.match(name) for name in os.listdir(index_dir))
+    except OSError:
+        return False
 
 
 def open_index(index_dir: str | os.PathLike[str]) -> Any:
     """Open the index for reading; raise IndexCorruptError if it cannot be read."""
-    try:
-        return whoosh_index.open_dir(str(index_dir))
-    except whoosh_index.EmptyIndexError:
-        from .errors import IndexMissingError
+    problem = ""
+    with warnings.catch_warnings():
+        # Whoosh leaks the TOC file handle when the TOC cannot be parsed; the
+        # ResourceWarning it causes says nothing the error below does not.
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            return whoosh_index.open_dir(str(index_dir))
+        except whoosh_index.EmptyIndexError:
+            from .errors import IndexMissingError
 
-        raise IndexMissingError(str(index_dir), "run `searchkit index FOLDER`") from None
-    except Exception as exc:  # unpickling or format errors from an unreadable TOC
-        raise IndexCorruptError(str(index_dir), f"{type(exc).__name__}: {exc}") from exc
+            raise IndexMissingError(str(index_dir), "run `searchkit index FOLDER`") from None
+        except Exception as exc:  # unpickling or format errors from an unreadable TOC
+            problem = f"{type(exc).__name__}: {exc}"
+        gc.collect()
+    raise IndexCorruptError(str(index_dir), problem)
 
 
 def read_manifest(reader: Any) -> dict[str, str]:
@@ -220,7 +237,6 @@ def entries_for(clip: documents.Clipping, stamp: str) -> list[dict[str, Any]]:
             "parent": key,
             "title": rel.title,
             "excerpt": rel.excerpt,
-            "related": clip.title,
             "type": rel.type,
             "url": rel.url,
             "canonical": rel.canonical_url or f"entry:{rkey}",
@@ -277,9 +293,9 @@ def _ensure_index(index_dir: Path, lock_timeout: float) -> tuple[Any, str]:
         raise ConfigError(f"cannot create index folder {index_dir}: {exc.strerror}") from None
     if index_exists(index_dir):
         try:
-            ix = whoosh_index.open_dir(str(index_dir))
-        except Exception as exc:
-            return None, f"the index could not be read ({type(exc).__name__}); rebuilding"
+            ix = open_index(index_dir)
+        except IndexCorruptError as exc:
+            return None, f"the index could not be read ({exc}); rebuilding"
         version = schema.version_of(ix.schema)
         if version != schema.SCHEMA_VERSION:
             return ix, (f"the index has schema version {version}, this searchkit uses "
@@ -471,9 +487,6 @@ def _doc_from_stored(f: dict[str, Any], siblings: Iterable[dict[str, Any]]) -> d
     if f.get("kind") == schema.KIND_CLIPPING:
         doc["related"] = "\n".join(
             s.get("title", "") for s in siblings if s.get("kind") == schema.KIND_RELATED)
-    else:
-        doc["related"] = next((s.get("title", "") for s in siblings
-                               if s.get("kind") == schema.KIND_CLIPPING), "")
     if "published" in doc:
         doc["day"] = doc["published"] // 86_400
     return doc
@@ -511,7 +524,7 @@ def refresh(
 
         raise IndexMissingError(
             str(index_dir),
-            f"and no clippings folder at {folder_s}; run `searchkit index FOLDER`",
+            f"run `searchkit index FOLDER` (there is no clippings folder at {folder_s})",
         )
     if not exists:
         return Freshness("built", folder_s,

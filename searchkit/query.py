@@ -361,9 +361,17 @@ def literal_query(text: str, *, mode: str = "or") -> wq.Query:
     return wq.And(clauses) if mode == "and" else wq.Or(clauses)
 
 
-def term_count(q: wq.Query) -> int:
-    """How many distinct words a query asks for (decides the partial-match fallback)."""
-    return len({t for f, t in q.iter_all_terms() if f in schema.TEXT_FIELDS})
+_OPERATORS = re.compile(r'(^|\s)(AND|OR|NOT|ANDNOT|ANDMAYBE)(\s|$)|(^|\s)[-+]|["()]')
+
+
+def is_plain_words(text: str, q: wq.Query) -> bool:
+    """Several words and nothing else: the query may fall back to partial matches.
+
+    A query with operators, phrases, groups or negation means what it says."""
+    if _OPERATORS.search(text):
+        return False
+    words = {t for f, t in q.iter_all_terms() if f in schema.TEXT_FIELDS}
+    return len(words) > 1 and not any(isinstance(n, wq.Not) for n in _walk(q))
 
 
 def words_of(q: wq.Query) -> list[str]:

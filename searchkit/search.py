@@ -104,7 +104,7 @@ def _run(searcher: Any, text: str, q: wq.Query, limit: int, offset: int,
     results = searcher.search(q, limit=max(want, 1), filter=filter_q,
                               collapse="canonical", collapse_limit=1, terms=True)
     partial = False
-    if results.is_empty() and query.term_count(q) > 1:
+    if results.is_empty() and query.is_plain_words(text, q):
         q_or = query.parse(text, mode="or", literal=literal)
         results = searcher.search(q_or, limit=max(want, 1), filter=filter_q,
                                   collapse="canonical", collapse_limit=1, terms=True)

@@ -1,0 +1,113 @@
+"""Shared fixtures: a corpus builder that writes real clipping files into tmp dirs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+
+
+def _yaml_value(value: Any, indent: int) -> str:
+    pad = " " * indent
+    if isinstance(value, dict):
+        return "".join(f"\n{pad}{k}:{_yaml_value(v, indent + 2)}" for k, v in value.items())
+    if isinstance(value, list):
+        if not value:
+            return " []"
+        out = ""
+        for item in value:
+            if isinstance(item, dict):
+                first, *rest = item.items()
+                out += f"\n{pad}- {first[0]}:{_yaml_value(first[1], indent + 4)}"
+                out += "".join(
+                    f"\n{pad}  {k}:{_yaml_value(v, indent + 4)}" for k, v in rest
+                )
+            else:
+                out += f"\n{pad}- {_scalar(item)}"
+        return out
+    return " " + _scalar(value)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if value is None:
+        return "null"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def clipping_text(**fields: Any) -> str:
+    """Front matter in the seeds' format from keyword fields (nested dicts/lists allowed)."""
+    body = "".join(f"{k}:{_yaml_value(v, 2)}\n" for k, v in fields.items())
+    return f"---\n{body}---\n"
+
+
+class Corpus:
+    """A folder of clippings that tests add to, change and delete."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def add(self, name: str, **fields: Any) -> Path:
+        fields.setdefault("title", name)
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(clipping_text(**fields), encoding="utf-8")
+        return path
+
+    def write_raw(self, name: str, data: bytes | str) -> Path:
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        path.write_bytes(data)
+        return path
+
+    def delete(self, name: str) -> None:
+        (self.root / name).unlink()
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Corpus:
+    return Corpus(tmp_path / "clips")
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path) -> Path:
+    return tmp_path / "index"
+
+
+@pytest.fixture
+def seeds_copy(tmp_path: Path) -> Path:
+    dest = tmp_path / "seeds"
+    shutil.copytree(SEEDS, dest)
+    return dest
+
+
+@pytest.fixture
+def seeds_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """An index of the bundled seeds (built once per test that asks)."""
+    from searchkit import indexer
+
+    root = tmp_path_factory.mktemp("seedsix")
+    folder = root / "seeds"
+    shutil.copytree(SEEDS, folder)
+    index = root / "index"
+    indexer.update(folder, index)
+    yield index
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("SEARCHKIT_INDEX", "SEARCHKIT_SEEDS", "NO_COLOR"):
+        monkeypatch.delenv(var, raising=False)

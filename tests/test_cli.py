@@ -1,0 +1,248 @@
+"""The real CLI: exit codes, stdout and stderr, golden output, the installed scripts."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from searchkit.cli import app, search_app
+from tests.conftest import SEEDS, Corpus
+
+GOLDEN = Path(__file__).parent / "golden"
+QUERY = "facial recognition airports"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def golden(name: str, actual: str) -> None:
+    """Compare with tests/golden/NAME; UPDATE_GOLDEN=1 rewrites the file."""
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(actual, encoding="utf-8")
+    assert actual == path.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def seeded(seeds_copy: Path, tmp_path: Path) -> list[str]:
+    """Options pointing the CLI at a private copy of the seeds and a fresh index."""
+    return ["--index", str(tmp_path / "index"), "--seeds", str(seeds_copy)]
+
+
+def test_first_search_builds_the_index_and_answers(seeded: list[str]) -> None:
+    code, out, err = run("search", QUERY, *seeded)
+    assert code == 0
+    assert err == f"Note: built the index from {seeded[3]} (5 clippings).\n"
+    lines = sorted(out.splitlines())
+    assert len(lines) == 2
+    assert lines[0].startswith("001_d337aeb0c984cb4a.txt#1\t2020-09-08\tThe Sociable\t")
+    assert lines[1].startswith("003_06c42d1ff0946df3.txt\t2019-12-05\tABC\t")
+    code, _, err = run("search", QUERY, *seeded)
+    assert (code, err) == (0, "")  # fresh: no note, no rebuild
+
+
+def test_lines_output_golden(seeded: list[str]) -> None:
+    run("index", *seeded)
+    code, out, err = run("search", "facial recognition", "-n", "4", *seeded)
+    assert (code, err) == (0, "")
+    golden("search_lines.txt", out)
+
+
+def test_pretty_output_golden_without_colour(seeded: list[str]) -> None:
+    run("index", *seeded)
+    code, out, _ = run("search", QUERY, "--format", "pretty", *seeded)
+    assert code == 0 and "\x1b" not in out
+    golden("search_pretty.txt", out)
+
+
+def test_json_output_golden(seeded: list[str]) -> None:
+    run("index", *seeded)
+    code, out, _ = run("search", QUERY, "-f", "json", *seeded)
+    assert code == 0
+    record = json.loads(out)
+    assert record["seconds"] >= 0
+    record["seconds"] = 0
+    golden("search.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+
+
+def test_jsonl_csv_tsv_paths_and_count(seeded: list[str]) -> None:
+    run("index", *seeded)
+    _, out, _ = run("search", QUERY, "-f", "jsonl", *seeded)
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["rank"] for r in rows] == [1, 2]
+    _, out, _ = run("search", QUERY, "-f", "csv", *seeded)
+    assert out.splitlines()[0] == ("rank,score,id,kind,path,title,provider,domain,published,"
+                                   "url,quality,topics")
+    assert len(out.splitlines()) == 3
+    _, out, _ = run("search", QUERY, "-f", "tsv", *seeded)
+    assert [len(line.split("\t")) for line in out.splitlines()] == [12, 12, 12]
+    _, out, _ = run("search", QUERY, "-f", "paths", *seeded)
+    assert out == "003_06c42d1ff0946df3.txt\n001_d337aeb0c984cb4a.txt\n"
+    _, out, _ = run("search", QUERY, "-0", *seeded)
+    assert out == "003_06c42d1ff0946df3.txt\x00001_d337aeb0c984cb4a.txt\x00"
+    assert run("search", QUERY, "--count", *seeded)[:2] == (0, "2\n")
+
+
+def test_exit_codes(seeded: list[str]) -> None:
+    assert run("search", "zebra", *seeded)[:2] == (1, "")
+    code, out, err = run("search", "bogus:field", *seeded)
+    assert (code, out) == (2, "")
+    assert err.startswith("Error: invalid query at position 0: unknown field 'bogus:'")
+    assert "Traceback" not in err
+    code, _, err = run("search", "airports zebra", *seeded)
+    assert code == 0
+    assert err.endswith("Note: no entry matches every word; showing the best partial matches.\n")
+
+
+def test_missing_index_and_folder_name_the_fix(tmp_path: Path) -> None:
+    code, out, err = run("search", "x", "--index", str(tmp_path / "ix"),
+                         "--seeds", str(tmp_path / "none"))
+    assert (code, out) == (2, "")
+    assert err == (f"Error: no index at {tmp_path / 'ix'} — run `searchkit index FOLDER` "
+                   f"(there is no clippings folder at {tmp_path / 'none'})\n")
+    code, _, err = run("search", "x", "--no-refresh", "--index", str(tmp_path / "ix"))
+    assert code == 2 and err.startswith("Error: no index at")
+
+
+def test_debug_shows_traceback(tmp_path: Path) -> None:
+    code, _, err = run("search", "x", "--debug", "--index", str(tmp_path / "ix"),
+                       "--seeds", str(tmp_path / "none"))
+    assert code == 2 and "Traceback" in err and "IndexMissingError" in err
+
+
+def test_index_summary_failures_and_exit_code(corpus: Corpus, tmp_path: Path) -> None:
+    corpus.add("good.md", title="Good")
+    corpus.write_raw("bad.md", "---\nquality: high\n---\n")
+    ix = str(tmp_path / "ix")
+    code, out, err = run("index", str(corpus.root), "--index", ix)
+    assert code == 4
+    assert err == "bad.md: quality: must be a whole number from 0 to 100, not text 'high'\n"
+    assert re.fullmatch(rf"Indexed {re.escape(str(corpus.root))} into {re.escape(ix)}: "
+                        r"1 added, 0 updated, 0 deleted, 0 unchanged, 1 failed in \d+\.\d\ds\n",
+                        out)
+    code, out, _ = run("index", str(corpus.root), "--index", ix, "-f", "json")
+    record = json.loads(out)
+    assert code == 4 and record["unchanged"] == 1 and record["failed"][0]["path"] == "bad.md"
+
+
+def test_update_after_changes_and_rebuild(corpus: Corpus, tmp_path: Path) -> None:
+    ix = ["--index", str(tmp_path / "ix")]
+    corpus.add("a.md", title="Alpha")
+    assert run("index", str(corpus.root), *ix)[0] == 0
+    corpus.add("b.md", title="Beta")
+    # search refreshes from the folder recorded in the index
+    assert run("search", "beta", *ix)[:2] == (0, "b.md\t\t\tBeta\t\n")
+    code, out, _ = run("index", "--rebuild", *ix)
+    assert code == 0 and out.startswith(f"Rebuilt {corpus.root.resolve()} ")
+    assert "0 added, 0 updated, 0 deleted, 2 unchanged, 0 failed" in out
+
+
+def test_no_refresh_answers_from_the_index_as_it_is(corpus: Corpus, tmp_path: Path) -> None:
+    ix = ["--index", str(tmp_path / "ix")]
+    corpus.add("a.md", title="Alpha")
+    run("index", str(corpus.root), *ix)
+    corpus.add("b.md", title="Beta")
+    assert run("search", "beta", "--no-refresh", *ix)[0] == 1
+    assert run("search", "beta", *ix)[0] == 0
+
+
+def test_status(seeded: list[str], seeds_copy: Path) -> None:
+    code, out, _ = run("status", *seeded)
+    assert code == 0 and "entries:      none" in out
+    run("index", *seeded)
+    (seeds_copy / "new.md").write_text("---\ntitle: New\n---\n")
+    code, out, _ = run("status", *seeded)
+    assert "entries:      19 (5 clippings, 14 related articles)" in out
+    assert "added:        1: new.md" in out
+    code, out, _ = run("status", "-f", "json", *seeded)
+    record = json.loads(out)
+    assert record["stale"]["added"] == ["new.md"] and record["up_to_date"] is False
+
+
+def test_environment_variables_configure_paths(seeds_copy: Path, tmp_path: Path) -> None:
+    env = {"SEARCHKIT_INDEX": str(tmp_path / "envix"), "SEARCHKIT_SEEDS": str(seeds_copy)}
+    code, out, _ = run("search", QUERY, "--count", env=env)
+    assert (code, out) == (0, "2\n")
+    assert (tmp_path / "envix").is_dir()
+
+
+def test_search_app_is_the_search_command(seeded: list[str]) -> None:
+    result = CliRunner().invoke(search_app, [QUERY, "--count", *seeded])
+    assert (result.exit_code, result.stdout) == (0, "2\n")
+
+
+def test_version_and_help() -> None:
+    code, out, _ = run("--version")
+    assert code == 0 and re.fullmatch(r"searchkit \d+\.\d+\.\d+\n", out)
+    code, out, _ = run("search", "--help")
+    assert code == 0 and "--no-refresh" in out and "--format" in out
+
+
+def _script(name: str) -> str:
+    found = shutil.which(name, path=os.path.dirname(sys.executable)) or shutil.which(name)
+    if not found:
+        pytest.skip(f"console script {name!r} is not installed")
+    return found
+
+
+@pytest.mark.slow
+def test_installed_search_script_in_a_subprocess(seeds_copy: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "SEARCHKIT_INDEX": str(tmp_path / "ix"),
+           "SEARCHKIT_SEEDS": str(seeds_copy)}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.run([_script("search"), QUERY, "-f", "paths"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert proc.returncode == 0
+    assert proc.stdout == "003_06c42d1ff0946df3.txt\n001_d337aeb0c984cb4a.txt\n"
+    proc = subprocess.run([_script("searchkit"), "search", "zebra"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (1, "", "")
+    proc = subprocess.run([sys.executable, "-m", "searchkit", "search", "x:y"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.startswith("Error: invalid query")
+
+
+@pytest.mark.slow
+def test_colour_only_on_a_terminal_and_never_with_no_color(seeds_copy: Path,
+                                                          tmp_path: Path) -> None:
+    import pty
+
+    env = {**os.environ, "SEARCHKIT_INDEX": str(tmp_path / "ix"),
+           "SEARCHKIT_SEEDS": str(seeds_copy), "TERM": "xterm"}
+    env.pop("NO_COLOR", None)
+
+    def on_tty(extra_env: dict[str, str]) -> str:
+        leader, follower = pty.openpty()
+        proc = subprocess.run([_script("search"), QUERY], stdout=follower,
+                              stderr=subprocess.DEVNULL, env={**env, **extra_env}, timeout=60)
+        os.close(follower)
+        chunks = []
+        try:
+            while chunk := os.read(leader, 65536):
+                chunks.append(chunk)
+        except OSError:
+            pass
+        os.close(leader)
+        assert proc.returncode == 0
+        return b"".join(chunks).decode()
+
+    coloured = on_tty({})
+    assert "\x1b[1;33mairports\x1b[0m" in coloured
+    plain = on_tty({"NO_COLOR": "1"})
+    assert "\x1b" not in plain and "**airports**" in plain
+
+
+def test_seeds_folder_is_the_bundled_sample() -> None:
+    assert sorted(p.name for p in SEEDS.iterdir()) == [
+        "000_d147ebc2d70e439b.txt", "001_d337aeb0c984cb4a.txt", "002_36246a49f00582d8.txt",
+        "003_06c42d1ff0946df3.txt", "004_97f99700f6cf9e75.txt"]
