@@ -21,18 +21,20 @@ import stat
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 from whoosh.writing import CLEAR
 
-from . import documents, schema
+from . import schema
 from .errors import ClippingError, ConfigError, IndexBusyError, IndexCorruptError
 from .results import FileFailure, FolderDiff, Freshness, IndexReport
+
+if TYPE_CHECKING:  # the loader (YAML, ftfy) is imported only when a file is read
+    from . import documents
 
 SUFFIXES = (".md", ".txt", ".markdown")
 PARALLEL_THRESHOLD = 400  # files to parse before a second process pays for itself
@@ -256,6 +258,8 @@ def entries_for(clip: documents.Clipping, stamp: str) -> list[dict[str, Any]]:
 def _load_one(task: tuple[str, str]) -> tuple[str, list[dict[str, Any]] | str, str]:
     """(folder, rel) -> (rel, entries or error message, sha1). Runs in worker processes."""
     folder, rel = task
+    from . import documents
+
     try:
         data, st = documents.read_file(os.path.join(folder, rel), rel)
         stamp = documents.stamp_of(data, st)
@@ -270,6 +274,8 @@ def _load_many(folder: str, rels: Sequence[str], progress: Progress | None,
     tasks = [(folder, rel) for rel in rels]
     total = len(tasks)
     if workers > 1 and total >= PARALLEL_THRESHOLD:
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for done, result in enumerate(pool.map(_load_one, tasks, chunksize=64), 1):
                 if progress:

@@ -58,7 +58,7 @@ def test_readme_example(command: str, expected: str, seeds_index: Path) -> None:
 def test_readme_commands_install_with_hashes_and_run_what_they_promise() -> None:
     main, test = _readme_command("main"), _readme_command("test")
     for cmd in (main, test):
-        assert "--require-hashes" in cmd and "--no-deps -e ." in cmd
+        assert "--require-hashes" in cmd and "--no-deps -e . " in cmd
     assert main.endswith('search "facial recognition airports"')
     assert "compileall" in main
     assert test.endswith("python -m pytest") and "mypy" in test and "ruff check" in test
