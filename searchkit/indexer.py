@@ -203,6 +203,21 @@ def _dated(doc: dict[str, Any], published: Any) -> None:
         doc["year"] = published.year
 
 
+def _topics(doc: dict[str, Any], topics: Sequence[str]) -> None:
+    if topics:
+        doc["topics"] = "\n".join(topics)
+        labels = [t.replace(",", " ") for t in topics]
+        doc["topic"] = ",".join(t.lower() for t in labels)
+        doc["topic_label"] = ",".join(labels)
+
+
+def _provider(doc: dict[str, Any], provider: documents.Provider | None) -> None:
+    if provider:
+        doc["provider"] = provider.name
+        doc["domain"] = provider.domain
+        doc["provider_name"] = provider.name or provider.domain
+
+
 def entries_for(clip: documents.Clipping, stamp: str) -> list[dict[str, Any]]:
     """The index entries of one clipping: itself first, then its related articles."""
     key = clip.id
@@ -220,12 +235,11 @@ def entries_for(clip: documents.Clipping, stamp: str) -> list[dict[str, Any]]:
         "topic_list": list(clip.topics),
         "stamp": stamp,
     }
-    if clip.topics:
-        main["topics"] = "\n".join(clip.topics)
-        main["topic"] = ",".join(t.lower().replace(",", " ") for t in clip.topics)
-    if clip.provider:
-        main["provider"] = clip.provider.name
-        main["domain"] = clip.provider.domain
+    main["spell"] = f"{clip.title}\n{clip.excerpt}"
+    if clip.source_id:
+        main["source_id"] = clip.source_id
+    _topics(main, clip.topics)
+    _provider(main, clip.provider)
     if clip.quality is not None:
         main["quality"] = clip.quality
     _dated(main, clip.published)
@@ -239,15 +253,14 @@ def entries_for(clip: documents.Clipping, stamp: str) -> list[dict[str, Any]]:
             "parent": key,
             "title": rel.title,
             "excerpt": rel.excerpt,
+            "spell": f"{rel.title}\n{rel.excerpt}",
             "type": rel.type,
             "url": rel.url,
             "canonical": rel.canonical_url or f"entry:{rkey}",
             "topic_list": [],
             "stamp": "",
         }
-        if rel.provider:
-            doc["provider"] = rel.provider.name
-            doc["domain"] = rel.provider.domain
+        _provider(doc, rel.provider)
         if rel.quality is not None:
             doc["quality"] = rel.quality
         _dated(doc, rel.published)
@@ -486,10 +499,10 @@ def _stored_entries(reader: Any) -> dict[str, list[dict[str, Any]]]:
 
 def _doc_from_stored(f: dict[str, Any], siblings: Iterable[dict[str, Any]]) -> dict[str, Any]:
     doc = {k: v for k, v in f.items() if v is not None}
-    topics = f.get("topic_list") or []
-    if topics:
-        doc["topics"] = "\n".join(topics)
-        doc["topic"] = ",".join(t.lower().replace(",", " ") for t in topics)
+    doc["spell"] = f"{f.get('title', '')}\n{f.get('excerpt', '')}"
+    _topics(doc, f.get("topic_list") or [])
+    if f.get("provider") or f.get("domain"):
+        doc["provider_name"] = f.get("provider") or f.get("domain")
     if f.get("kind") == schema.KIND_CLIPPING:
         doc["related"] = "\n".join(
             s.get("title", "") for s in siblings if s.get("kind") == schema.KIND_RELATED)

@@ -13,9 +13,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .results import JSON_SCHEMA_VERSION, FolderDiff, Hit, IndexReport, SearchResults, Snippet
+
+if TYPE_CHECKING:
+    from .documents import Clipping
 
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 MARK_OPEN, MARK_CLOSE = "**", "**"  # plain-text match markers (text without colour, JSON)
@@ -97,6 +100,8 @@ def hit_record(hit: Hit) -> dict[str, Any]:
         "snippets": [marked(s, Style()) for s in hit.snippets],
         "also_in": [{"id": safe(loc.id), "kind": loc.kind, "path": safe(loc.path)}
                     for loc in hit.also_in],
+        **({"explanation": [{"field": t.field, "term": safe(t.term), "score": t.score}
+                            for t in hit.explanation]} if hit.explanation else {}),
     }
 
 
@@ -110,7 +115,11 @@ def results_record(results: SearchResults) -> dict[str, Any]:
         "limit": results.limit,
         "partial": results.partial,
         "seconds": round(results.seconds, 4),
+        "sort": results.sort,
         "hits": [hit_record(h) for h in results.hits],
+        "facets": {name: {safe(k): n for k, n in pairs} for name, pairs in results.facets.items()},
+        "suggestions": [safe(s) for s in results.suggestions],
+        "diagnosis": {safe(w.word): w.count for w in results.diagnosis},
     }
 
 
@@ -136,16 +145,47 @@ def render_pretty(results: SearchResults, style: Style) -> str:
         if hit.also_in:
             also = ", ".join(safe(loc.id) for loc in hit.also_in)
             out.append(pad + style.dim(f"also in: {also}"))
+        out.extend(pad + line for line in explanation_lines(hit))
         out.append("")
     return "\n".join(out)
 
 
+def explanation_lines(hit: Hit) -> list[str]:
+    if not hit.explanation:
+        return []
+    parts = " + ".join(f"{t.field}:{safe(t.term)} {t.score:g}" for t in hit.explanation)
+    return [f"score {hit.score:g} = {parts}"]
+
+
+def render_facets(results: SearchResults, style: Style) -> str:
+    """Facet counts as small aligned tables, one per facet."""
+    blocks: list[str] = []
+    for name, pairs in results.facets.items():
+        width = max([len(name)] + [len(safe(k)) for k, _ in pairs])
+        lines = [style.title(f"{name:<{width}}  count")]
+        lines += [f"{safe(k):<{width}}  {n:>5}" for k, n in pairs]
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def render_diagnosis(results: SearchResults) -> str:
+    """For stderr when nothing (or only part of the query) matched."""
+    lines: list[str] = []
+    if results.suggestions:
+        lines.append("Did you mean: " + " | ".join(safe(s) for s in results.suggestions))
+    if results.diagnosis:
+        counts = ", ".join(f"{safe(w.word)}: {w.count}" for w in results.diagnosis)
+        lines.append(f"Entries matching each word alone: {counts}")
+    return "".join(line + "\n" for line in lines)
+
+
 def render_lines(results: SearchResults) -> str:
     """One hit per line, tab-separated: id, date, provider, title, url."""
-    rows = [
-        "\t".join(_tsv_cell(v) for v in (hit.id, _date(hit), hit.provider, hit.title, hit.url))
-        for hit in results.hits
-    ]
+    rows: list[str] = []
+    for hit in results.hits:
+        rows.append("\t".join(_tsv_cell(v) for v in (hit.id, _date(hit), hit.provider,
+                                                      hit.title, hit.url)))
+        rows.extend("\t" + line for line in explanation_lines(hit))
     return "".join(row + "\n" for row in rows)
 
 
@@ -287,4 +327,114 @@ def render_status(record: dict[str, Any], max_names: int = 10) -> str:
                 shown = ", ".join(safe(n) for n in names[:max_names])
                 more = f" (+{len(names) - max_names} more)" if len(names) > max_names else ""
                 lines.append(f"{label + ':':<14}{len(names)}: {shown}{more}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- show, fields
+
+
+def _json_value(value: Any) -> Any:
+    """Front-matter values (dates, nested lists) made JSON-safe, text sanitised."""
+    if isinstance(value, str):
+        return safe(value)
+    if isinstance(value, dict):
+        return {safe(str(k)): _json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _when(value: Any) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
+
+
+def entry_record(hit: Hit, clip: Clipping | None) -> dict[str, Any]:
+    """Everything known about one entry: the index's copy, and the file's when readable."""
+    record: dict[str, Any] = {
+        "id": safe(hit.id), "kind": hit.kind, "path": safe(hit.path),
+        "title": safe(hit.title), "excerpt": safe(hit.excerpt),
+        "provider": {"name": safe(hit.provider), "domain": safe(hit.domain)},
+        "published": _iso(hit), "url": safe(hit.url), "canonical_url": safe(hit.canonical_url),
+        "topics": [safe(t) for t in hit.topics], "quality": hit.quality, "type": safe(hit.type),
+    }
+    if clip is not None and hit.kind == "clipping":
+        record.update({
+            "urls": _json_value(dict(clip.urls)),
+            "category": safe(clip.category),
+            "heat": clip.heat,
+            "published_flag": clip.published_flag,
+            "source_id": safe(clip.source_id) or None,
+            "images": [{"url": safe(i.url), "width": i.width, "height": i.height}
+                       for i in clip.images],
+            "related": [
+                {"id": f"{safe(hit.id)}#{n}", "title": safe(r.title),
+                 "provider": safe(r.provider.name) if r.provider else "",
+                 "published": _when(r.published), "url": safe(r.url)}
+                for n, r in enumerate(clip.related, start=1)
+            ],
+            "extra": _json_value(dict(clip.extra)),
+        })
+    if hit.kind == "related":
+        record["parent"] = {"id": safe(hit.parent),
+                            "title": safe(clip.title) if clip is not None else None}
+    record["also_in"] = [{"id": safe(loc.id), "kind": loc.kind, "path": safe(loc.path)}
+                         for loc in hit.also_in]
+    return record
+
+
+def render_entry(record: dict[str, Any], style: Style) -> str:
+    lines = [style.title(record["title"] or "(untitled)")]
+
+    def row(label: str, value: Any) -> None:
+        if value not in (None, "", [], {}):
+            lines.append(f"{label + ':':<14}{value}")
+
+    row("id", record["id"])
+    row("kind", record["kind"])
+    if record["kind"] == "related":
+        parent = record["parent"]
+        row("in clipping", f"{parent['id']}" + (f" ({parent['title']})" if parent["title"]
+                                                else ""))
+    prov = record["provider"]
+    row("provider", " · ".join(p for p in (prov["name"], prov["domain"]) if p))
+    row("published", record["published"])
+    row("url", record["url"])
+    if record["canonical_url"] != record["url"]:
+        row("canonical", record["canonical_url"])
+    for key, url in (record.get("urls") or {}).items():
+        if url != record["url"]:
+            row(key, url)
+    row("topics", ", ".join(record["topics"]))
+    row("type", record["type"])
+    row("category", record.get("category"))
+    row("quality", record["quality"])
+    row("heat", record.get("heat"))
+    row("published?", record.get("published_flag"))
+    row("source id", record.get("source_id"))
+    for image in record.get("images") or []:
+        size = f" ({image['width']}x{image['height']})" if image["width"] else ""
+        row("image", image["url"] + size)
+    for key, value in (record.get("extra") or {}).items():
+        row(safe(str(key)), json.dumps(value, ensure_ascii=False))
+    if record["excerpt"]:
+        lines += ["", record["excerpt"]]
+    related = record.get("related") or []
+    if related:
+        lines += ["", style.title(f"Related articles ({len(related)})")]
+        for r in related:
+            meta = " · ".join(m for m in (r["provider"], (r["published"] or "")[:10]) if m)
+            lines.append(f"  {r['id']}  {r['title']}" + (f"  [{meta}]" if meta else ""))
+    if record["also_in"]:
+        lines += ["", style.title("Also appears in")]
+        lines += [f"  {loc['id']} ({loc['kind']})" for loc in record["also_in"]]
+    return "\n".join(lines) + "\n"
+
+
+def render_fields(fields: dict[str, tuple[str, str, str]]) -> str:
+    width = max(len(name) for name in fields) + 1
+    lines = [f"{'field':<{width}}  {'matches':<28}  example"]
+    lines += [f"{name + ':':<{width}}  {what:<28}  {example}"
+              for name, (_, what, example) in fields.items()]
     return "\n".join(lines) + "\n"

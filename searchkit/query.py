@@ -37,6 +37,7 @@ from whoosh.qparser.plugins import TaggingPlugin
 
 from . import documents, schema
 from .errors import QueryError
+from .results import FIELDS, Filters
 
 MAX_QUERY_CHARS = 4_096
 MAX_TERMS = 256
@@ -44,20 +45,6 @@ MAX_TOKEN_CHARS = 128
 MAX_NESTING = 32
 MIN_WILDCARD_PREFIX = 2
 
-# name people type -> (index field, what it holds, example)
-FIELDS: dict[str, tuple[str, str, str]] = {
-    "title": ("title", "words in the headline", 'title:"facial recognition"'),
-    "excerpt": ("excerpt", "words in the excerpt", "excerpt:airports"),
-    "provider": ("provider", "outlet name or domain", "provider:gcn  provider:go.com"),
-    "domain": ("domain", "outlet domain, exact", "domain:wsj.com"),
-    "topic": ("topics", "words in a topic", 'topic:"computer vision"'),
-    "type": ("type", "entry type, exact", "type:article"),
-    "kind": ("kind", "clipping or related", "kind:related"),
-    "url": ("canonical", "article URL (any variant)", "url:https://gcn.com/articles/x"),
-    "published": ("published", "date or range, UTC", "published:[2020-01 TO 2020-06]"),
-    "year": ("year", "year or range", "year:>=2021"),
-    "quality": ("quality", "number or range", "quality:>50"),
-}
 _RANGE_FIELDS = ("published", "year", "quality")
 _SPECIAL = "|".join(_RANGE_FIELDS + ("url",))
 _SPECIAL_EXPR = (
@@ -374,6 +361,16 @@ def is_plain_words(text: str, q: wq.Query) -> bool:
     return len(words) > 1 and not any(isinstance(n, wq.Not) for n in _walk(q))
 
 
+def user_words(text: str) -> list[str]:
+    """The words a person typed, without field names, operators or syntax, once each."""
+    stripped = re.sub(r"\b\w+:", " ", text)
+    seen: dict[str, None] = {}
+    for word in re.findall(schema.TOKEN_PATTERN, stripped):
+        if word not in ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"):
+            seen.setdefault(word)
+    return list(seen)
+
+
 def words_of(q: wq.Query) -> list[str]:
     """The analysed words a query looks for in the text fields, in order, once each."""
     seen: dict[str, None] = {}
@@ -381,3 +378,79 @@ def words_of(q: wq.Query) -> list[str]:
         if field in schema.TEXT_FIELDS:
             seen.setdefault(text if isinstance(text, str) else text.decode("utf-8"))
     return list(seen)
+
+
+# ---------------------------------------------------------------- filters
+
+_SPAN = re.compile(r"^(\d{1,5})([dwmy])$")
+
+
+def since_until(text: str, *, end: bool, now: dt.datetime | None = None) -> int:
+    """A ``--since``/``--until`` value -> epoch seconds.
+
+    Dates name whole periods: ``--since 2021-05`` starts on May 1st, ``--until 2021-05``
+    ends with May 31st. Spans count back from now: ``7d``, ``2w``, ``6m`` (calendar
+    months), ``1y``.
+    """
+    value = text.strip()
+    m = _SPAN.match(value)
+    if m:
+        count, unit = int(m.group(1)), m.group(2)
+        now = now or dt.datetime.now(dt.timezone.utc)
+        if unit in "dw":
+            moment = now - dt.timedelta(days=count * (7 if unit == "w" else 1))
+        else:
+            months = count * (12 if unit == "y" else 1)
+            y, mo = divmod(now.year * 12 + now.month - 1 - months, 12)
+            day = min(now.day, _month_days(y, mo + 1))
+            moment = now.replace(year=y, month=mo + 1, day=day)
+        return int(moment.timestamp())
+    period = parse_period(value)
+    return period.end if end else period.start
+
+
+def _month_days(year: int, month: int) -> int:
+    nxt = dt.date(year + month // 12, month % 12 + 1, 1)
+    return (nxt - dt.timedelta(days=1)).day
+
+
+def filter_query(filters: Filters, *, now: dt.datetime | None = None) -> wq.Query | None:
+    """The Whoosh query for ``filters``, or None when there are none."""
+    clauses: list[wq.Query] = []
+    if filters.providers:
+        alternatives: list[wq.Query] = []
+        for name in filters.providers:
+            words = list(_schema()["provider"].process_text(name, mode="query"))
+            if words:
+                alternatives.append(wq.Phrase("provider", words) if len(words) > 1
+                                    else wq.Term("provider", words[0]))
+            alternatives.append(wq.Term("domain", name.strip().lower()))
+        clauses.append(wq.Or(alternatives))
+    if filters.topics:
+        clauses.append(wq.Or([wq.Term("topic", t.strip().lower()) for t in filters.topics]))
+    if filters.kinds:
+        clauses.append(wq.Or([wq.Term("kind", k) for k in filters.kinds]))
+    try:
+        start = since_until(filters.since, end=False, now=now) if filters.since else None
+        end = since_until(filters.until, end=True, now=now) if filters.until else None
+    except ValueError as exc:
+        which = "--since" if filters.since and not _valid(filters.since) else "--until"
+        raise QueryError(filters.since or filters.until or "", f"{which}: {exc}") from None
+    if start is not None or end is not None:
+        if start is not None and end is not None and start >= end:
+            raise QueryError(f"{filters.since} .. {filters.until}",
+                             "--since is after --until: nothing can match")
+        clauses.append(period_query(start, end))
+    if filters.min_quality is not None:
+        clauses.append(wq.NumericRange("quality", filters.min_quality, None))
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else wq.And(clauses)
+
+
+def _valid(value: str) -> bool:
+    try:
+        since_until(value, end=False)
+        return True
+    except ValueError:
+        return False

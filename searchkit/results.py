@@ -7,6 +7,7 @@ and another engine could produce the same values.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -66,6 +67,58 @@ class Location:
 
 
 @dataclass(frozen=True)
+class TermScore:
+    """One query term's share of a hit's score (``--explain``)."""
+
+    field: str
+    term: str
+    score: float
+
+
+@dataclass(frozen=True)
+class WordCount:
+    """How many entries one query word matches on its own (zero-result diagnosis)."""
+
+    word: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions that combine with any query (and with each other)."""
+
+    providers: tuple[str, ...] = ()  # outlet name words or domain; any of them
+    topics: tuple[str, ...] = ()  # exact topic, case-insensitive; any of them
+    kinds: tuple[str, ...] = ()  # "clipping" / "related"
+    since: str | None = None  # date, or a span back from now: 7d, 2w, 6m, 1y
+    until: str | None = None  # inclusive: until 2021-05 ends with May
+    min_quality: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.providers or self.topics or self.kinds or self.since or self.until
+                    or self.min_quality is not None)
+
+
+# Query fields people type: name -> (index field, what it matches, example).
+FIELDS: dict[str, tuple[str, str, str]] = {
+    "title": ("title", "words in the headline", 'title:"facial recognition"'),
+    "excerpt": ("excerpt", "words in the excerpt", "excerpt:airports"),
+    "provider": ("provider", "outlet name or domain", "provider:gcn  provider:go.com"),
+    "domain": ("domain", "outlet domain, exact", "domain:wsj.com"),
+    "topic": ("topics", "words in a topic", 'topic:"computer vision"'),
+    "type": ("type", "entry type, exact", "type:article"),
+    "kind": ("kind", "clipping or related", "kind:related"),
+    "url": ("canonical", "article URL (any variant)", "url:https://gcn.com/articles/x"),
+    "published": ("published", "date or range, UTC", "published:[2020-01 TO 2020-06]"),
+    "year": ("year", "year or range", "year:>=2021"),
+    "quality": ("quality", "number or range", "quality:>50"),
+}
+SORT_KEYS = ("relevance", "date", "-date", "quality")
+FACET_NAMES = ("provider", "topic", "year", "kind")
+
+
+@dataclass(frozen=True)
 class Hit:
     rank: int
     score: float
@@ -86,6 +139,7 @@ class Hit:
     title_marked: Snippet = ()
     snippets: tuple[Snippet, ...] = ()
     also_in: tuple[Location, ...] = ()
+    explanation: tuple[TermScore, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,7 +152,10 @@ class SearchResults:
     hits: tuple[Hit, ...]
     partial: bool = False  # no entry matched every word; these match some
     seconds: float = 0.0
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    sort: str = "relevance"
+    facets: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    suggestions: tuple[str, ...] = ()  # corrected queries ("did you mean")
+    diagnosis: tuple[WordCount, ...] = ()  # entries each word matches alone
 
 
 

@@ -12,6 +12,7 @@ from whoosh import fields
 from whoosh.analysis import (
     Analyzer,
     CharsetFilter,
+    IDTokenizer,
     LowercaseFilter,
     RegexTokenizer,
     StemFilter,
@@ -20,7 +21,7 @@ from whoosh.analysis import (
 from whoosh.support.charset import accent_map
 
 # Bump whenever fields or analysis change: an index of another version is rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 KIND_CLIPPING = "clipping"
 KIND_RELATED = "related"
@@ -55,25 +56,37 @@ def name_analyzer() -> Analyzer:
     return RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | CharsetFilter(accent_map)
 
 
+def _exact_lower() -> Analyzer:
+    """The whole value as one token, lower-cased (domains, types)."""
+    return IDTokenizer() | LowercaseFilter()
+
+
 def build_schema() -> fields.Schema:
     text = text_analyzer()
     schema = fields.Schema(
         # identity and linkage
         key=fields.ID(stored=True, unique=True),
-        kind=fields.ID(stored=True),
+        kind=fields.ID(stored=True, sortable=True),
         path=fields.ID(stored=True, sortable=True),
         parent=fields.ID(stored=True),
         # searchable text
         title=fields.TEXT(analyzer=text, stored=True, field_boost=FIELD_BOOSTS["title"]),
         excerpt=fields.TEXT(analyzer=text, stored=True, field_boost=FIELD_BOOSTS["excerpt"]),
+        # Unstemmed words of title and excerpt, for "did you mean". Not Whoosh's
+        # spelling=True: that sends fuzzy terms (word~) to the unstemmed words and
+        # then looks them up among the stems, so they never match.
+        spell=fields.TEXT(analyzer=name_analyzer(), phrase=False),
         provider=fields.TEXT(analyzer=name_analyzer(), stored=True,
                              field_boost=FIELD_BOOSTS["provider"]),
         topics=fields.TEXT(analyzer=text, field_boost=FIELD_BOOSTS["topics"]),
         related=fields.TEXT(analyzer=text, field_boost=FIELD_BOOSTS["related"]),
-        # exact values
-        domain=fields.ID(stored=True),
+        # exact values (filters and facets)
+        domain=fields.ID(stored=True, analyzer=_exact_lower()),
+        provider_name=fields.ID(sortable=True),
         topic=fields.KEYWORD(lowercase=True, commas=True),
-        type=fields.ID(stored=True),
+        topic_label=fields.KEYWORD(commas=True),
+        type=fields.ID(stored=True, analyzer=_exact_lower()),
+        source_id=fields.ID(stored=True),
         url=fields.ID(stored=True),
         canonical=fields.ID(stored=True, sortable=True),
         # numbers and dates: epoch seconds, and whole days for fast day-range queries

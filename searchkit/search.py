@@ -7,16 +7,29 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from whoosh import highlight, scoring
+from whoosh import highlight, scoring, sorting
 from whoosh import query as wq
 
 from . import indexer, query, schema
-from .errors import IndexCorruptError
-from .results import Hit, Location, SearchResults, Segment, Snippet
+from .errors import IndexCorruptError, NotFoundError, QueryError
+from .results import (
+    FACET_NAMES,
+    SORT_KEYS,
+    Filters,
+    Hit,
+    Location,
+    SearchResults,
+    Segment,
+    Snippet,
+    TermScore,
+    WordCount,
+)
 
 
 def weighting() -> scoring.WeightingModel:
@@ -68,61 +81,191 @@ def search(
     *,
     limit: int = 10,
     offset: int = 0,
-    filters: Sequence[wq.Query] = (),
+    filters: Filters | None = None,
     literal: bool = False,
     snippets: int = 1,
+    sort: str = "relevance",
+    facets: Sequence[str] = (),
+    explain: bool = False,
+    diagnose: bool = True,
+    now: dt.datetime | None = None,
 ) -> SearchResults:
-    """Search ``text`` (query syntax unless ``literal``); all words must match, and when
-    nothing matches them all, the best partial matches come back with ``partial=True``."""
+    """Search ``text`` (query syntax unless ``literal``).
+
+    All words must match; when nothing matches them all, the best partial matches come
+    back with ``partial=True``. ``filters`` combine with the query (which may then be
+    empty); ``facets`` count all hits by provider, topic, year or kind; ``diagnose``
+    adds suggestions and per-word counts when nothing (or almost nothing) matches.
+    """
     started = time.monotonic()
+    filters = filters or Filters()
+    if sort not in SORT_KEYS:
+        raise QueryError(text, f"unknown sort {sort!r}; use one of {', '.join(SORT_KEYS)}")
+    unknown = [f for f in facets if f not in FACET_NAMES]
+    if unknown:
+        raise QueryError(text, f"unknown facet {unknown[0]!r}; use {', '.join(FACET_NAMES)}")
+    if not text.strip() and not filters.active:
+        raise QueryError(text, "empty query: give words to search for, or filters such as "
+                         "--provider, --topic, --since")
     q = query.parse(text, mode="and", literal=literal)
+    filter_q = query.filter_query(filters, now=now)
+    request = _Request(text, literal, limit, offset, filter_q, snippets, sort, tuple(facets),
+                       explain, diagnose)
     attempts = 3
     for attempt in range(attempts):
         ix = _open(index_dir)
         try:
             with ix.searcher(weighting=weighting()) as searcher:
-                results = _run(searcher, text, q, limit, offset, filters, literal, snippets)
+                results = _run(searcher, q, request)
             break
         except FileNotFoundError as exc:
             # A commit removed segment files between reading the table of contents
             # and opening them: open the new commit.
             if attempt == attempts - 1:
                 raise IndexCorruptError(str(index_dir), "segment files keep disappearing") from exc
-    return _with_time(results, time.monotonic() - started)
+    return replace(results, seconds=time.monotonic() - started)
 
 
-def _with_time(results: SearchResults, seconds: float) -> SearchResults:
-    from dataclasses import replace
+@dataclass(frozen=True)
+class _Request:
+    text: str
+    literal: bool
+    limit: int
+    offset: int
+    filter_q: Any
+    snippets: int
+    sort: str
+    facets: tuple[str, ...]
+    explain: bool
+    diagnose: bool
 
-    return replace(results, seconds=seconds)
+
+_FACETS = {"provider": "provider_name", "topic": "topic_label", "year": "year", "kind": "kind"}
 
 
-def _run(searcher: Any, text: str, q: wq.Query, limit: int, offset: int,
-         filters: Sequence[wq.Query], literal: bool, snippets: int) -> SearchResults:
-    filter_q = wq.And(list(filters)) if filters else None
-    want = offset + limit
-    results = searcher.search(q, limit=max(want, 1), filter=filter_q,
-                              collapse="canonical", collapse_limit=1, terms=True)
+def _search_args(req: _Request) -> dict[str, Any]:
+    want = req.offset + req.limit
+    args: dict[str, Any] = {"limit": max(want, 1), "filter": req.filter_q,
+                            "collapse": "canonical", "collapse_limit": 1, "terms": True}
+    if req.sort == "date":
+        args["sortedby"] = [sorting.FieldFacet("published"), sorting.ScoreFacet()]
+    elif req.sort == "-date":
+        args["sortedby"] = [sorting.FieldFacet("published", reverse=True),
+                            sorting.ScoreFacet()]
+    elif req.sort == "quality":
+        args["sortedby"] = [sorting.FieldFacet("quality", reverse=True), sorting.ScoreFacet()]
+    if req.facets:
+        args["groupedby"] = {
+            name: sorting.FieldFacet(_FACETS[name], allow_overlap=(name == "topic"),
+                                     maptype=sorting.Count)
+            for name in req.facets
+        }
+    return args
+
+
+def _run(searcher: Any, q: wq.Query, req: _Request) -> SearchResults:
+    results = searcher.search(q, **_search_args(req))
     partial = False
-    if results.is_empty() and query.is_plain_words(text, q):
-        q_or = query.parse(text, mode="or", literal=literal)
-        results = searcher.search(q_or, limit=max(want, 1), filter=filter_q,
-                                  collapse="canonical", collapse_limit=1, terms=True)
+    if results.is_empty() and query.is_plain_words(req.text, q):
+        q_or = query.parse(req.text, mode="or", literal=req.literal)
+        results = searcher.search(q_or, **_search_args(req))
         partial = not results.is_empty()
         q = q_or
     results.fragmenter = highlight.ContextFragmenter(maxchars=220, surround=60)
     results.formatter = _SegmentFormatter()
     total = len(results) - sum(results.collapsed_counts.values())
-    hits: list[Hit] = []
-    for rank, h in enumerate(results[offset:want], start=offset + 1):
-        hits.append(_hit(searcher, h, rank, snippets))
+    terms = _scored_terms(q) if req.explain else ()
+    hits = tuple(
+        _hit(searcher, h, rank, req.snippets, terms)
+        for rank, h in enumerate(results[req.offset:req.offset + req.limit],
+                                 start=req.offset + 1)
+    )
+    facets = {name: _facet_counts(results, name) for name in req.facets}
+    suggestions: tuple[str, ...] = ()
+    diagnosis: tuple[WordCount, ...] = ()
+    if req.diagnose and (total == 0 or partial) and req.text.strip():
+        suggestions = _suggest(searcher, req.text, q)
+        diagnosis = _diagnose(searcher, req.text, req.filter_q)
     return SearchResults(
-        query=text, parsed=str(q), total=max(total, len(hits)), offset=offset, limit=limit,
-        hits=tuple(hits), partial=partial,
+        query=req.text, parsed=str(q), total=max(total, len(hits)), offset=req.offset,
+        limit=req.limit, hits=hits, partial=partial, sort=req.sort, facets=facets,
+        suggestions=suggestions, diagnosis=diagnosis,
     )
 
 
-def _hit(searcher: Any, h: Any, rank: int, snippets: int) -> Hit:
+def _facet_counts(results: Any, name: str) -> tuple[tuple[str, int], ...]:
+    groups = results.groups(name)
+    pairs = [(str(k), int(v)) for k, v in groups.items() if k not in (None, "", b"")]
+    pairs.sort(key=lambda kv: (-kv[1], kv[0].lower()))
+    return tuple(pairs)
+
+
+def _scored_terms(q: wq.Query) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted({(f, t) for f, t in q.iter_all_terms()
+                         if f in schema.TEXT_FIELDS or f == "domain"}))
+
+
+def _explain(searcher: Any, docnum: int, terms: Sequence[tuple[str, Any]]
+             ) -> tuple[TermScore, ...]:
+    """Each query term's BM25F contribution to one document's score."""
+    out: list[TermScore] = []
+    for field_name, text in terms:
+        m = wq.Term(field_name, text).matcher(searcher)
+        if not m.is_active():
+            continue
+        m.skip_to(docnum)
+        if m.is_active() and m.id() == docnum:
+            word = text.decode("utf-8") if isinstance(text, bytes) else str(text)
+            out.append(TermScore(field_name, word, round(float(m.score()), 4)))
+    out.sort(key=lambda t: -t.score)
+    return tuple(out)
+
+
+def _suggest(searcher: Any, text: str, q: wq.Query) -> tuple[str, ...]:
+    """Corrected query text from the index's own (unstemmed) vocabulary."""
+    words = re.findall(schema.TOKEN_PATTERN, text)
+    changed = False
+    out_words: list[str] = []
+    for word in words:
+        lower = word.lower()
+        if lower in schema.STOP_WORDS or len(lower) < 3 or _known(searcher, lower):
+            out_words.append(word)
+            continue
+        best = next(iter(searcher.suggest("spell", lower, limit=1, maxdist=2)), "")
+        if best and best != lower:
+            out_words.append(best)
+            changed = True
+        else:
+            out_words.append(word)
+    if not changed:
+        return ()
+    suggestion = text
+    for old, new in zip(words, out_words, strict=True):
+        if old != new:
+            suggestion = re.sub(rf"\b{re.escape(old)}\b", new, suggestion, count=1)
+    return (suggestion,)
+
+
+def _known(searcher: Any, word: str) -> bool:
+    return bool(searcher.reader().doc_frequency("spell", word) > 0)
+
+
+def _diagnose(searcher: Any, text: str, filter_q: Any) -> tuple[WordCount, ...]:
+    """How many entries each word of the query matches on its own (with the filters)."""
+    words = query.user_words(text)[:20]
+    if len(words) < 2:
+        return ()  # one word: its count is the total, already known
+    out: list[WordCount] = []
+    for word in words:
+        alone = query.literal_query(word, mode="or")
+        count = 0 if alone is wq.NullQuery else len(
+            searcher.search(alone, limit=1, filter=filter_q))
+        out.append(WordCount(word, count))
+    return tuple(out)
+
+
+def _hit(searcher: Any, h: Any, rank: int, snippets: int,
+         terms: Sequence[tuple[str, Any]] = ()) -> Hit:
     f = h.fields()
     excerpt = f.get("excerpt", "")
     marked: tuple[Snippet, ...] = ()
@@ -141,28 +284,41 @@ def _hit(searcher: Any, h: Any, rank: int, snippets: int) -> Hit:
         finally:
             h.results.fragmenter = saved
         title_marked = got[0] if got else ((title, False),)
+    hit = _plain_hit(searcher, f, h.docnum, rank, _relevance(h.score))
+    return replace(hit, title_marked=title_marked, snippets=tuple(marked),
+                   explanation=_explain(searcher, h.docnum, terms) if terms else ())
+
+
+def _relevance(score: Any) -> float:
+    """A hit's relevance score; when sorted, Whoosh's score is the sort key, whose last
+    part is our ScoreFacet (the negated score)."""
+    if isinstance(score, tuple):
+        return float(-score[-1]) if score and isinstance(score[-1], (int, float)) else 0.0
+    return float(score or 0.0)
+
+
+def _plain_hit(searcher: Any, f: dict[str, Any], docnum: int, rank: int,
+               score: float) -> Hit:
     canonical = f.get("canonical", "")
-    also = _also_in(searcher, canonical, h.docnum) if not canonical.startswith("entry:") else ()
+    synthetic = canonical.startswith("entry:")
     return Hit(
         rank=rank,
-        score=round(float(h.score or 0.0), 4),
+        score=round(score, 4),
         id=f.get("key", ""),
         kind=f.get("kind", ""),
         path=f.get("path", ""),
         parent=f.get("parent", ""),
-        title=title,
-        excerpt=excerpt,
+        title=f.get("title", ""),
+        excerpt=f.get("excerpt", ""),
         provider=f.get("provider", ""),
         domain=f.get("domain", ""),
         published=_datetime(f.get("published")),
         url=f.get("url", ""),
-        canonical_url="" if canonical.startswith("entry:") else canonical,
+        canonical_url="" if synthetic else canonical,
         topics=tuple(f.get("topic_list") or ()),
         quality=f.get("quality"),
         type=f.get("type", ""),
-        title_marked=title_marked,
-        snippets=tuple(marked),
-        also_in=also,
+        also_in=() if synthetic else _also_in(searcher, canonical, docnum),
     )
 
 
@@ -176,8 +332,46 @@ def _also_in(searcher: Any, canonical: str, docnum: int) -> tuple[Location, ...]
     return tuple(sorted(out, key=lambda loc: loc.id))
 
 
-def filter_kind(kind: str) -> wq.Query:
-    return wq.Term("kind", kind)
+def entry(index_dir: str | os.PathLike[str], entry_id: str) -> Hit:
+    """The indexed entry ``entry_id`` (a clipping path or ``PATH#N``) as a Hit."""
+    ix = _open(index_dir)
+    with ix.searcher() as searcher:
+        docnum = searcher.document_number(key=entry_id)
+        if docnum is None:
+            raise NotFoundError(f"no entry {entry_id!r} in the index — ids are shown by "
+                                "`search` (a clipping's path, or PATH#N for a related article)")
+        return _plain_hit(searcher, searcher.stored_fields(docnum), docnum, 1, 0.0)
+
+
+def similar(index_dir: str | os.PathLike[str], entry_id: str, *, limit: int = 10,
+            snippets: int = 1) -> SearchResults:
+    """Entries most like ``entry_id`` (more-like-this over title and excerpt words)."""
+    started = time.monotonic()
+    ix = _open(index_dir)
+    with ix.searcher(weighting=weighting()) as searcher:
+        docnum = searcher.document_number(key=entry_id)
+        if docnum is None:
+            raise NotFoundError(f"no entry {entry_id!r} in the index")
+        f = searcher.stored_fields(docnum)
+        text = f"{f.get('title', '')} {f.get('title', '')} {f.get('excerpt', '')}"
+        exclude = {docnum, *searcher.document_numbers(canonical=f.get("canonical", ""))}
+        results = searcher.more_like(docnum, "excerpt", text=text, top=limit + len(exclude),
+                                     numterms=12, normalize=True)
+        results.fragmenter = highlight.ContextFragmenter(maxchars=220, surround=60)
+        results.formatter = _SegmentFormatter()
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        for h in results:
+            if h.docnum in exclude or len(hits) >= limit:
+                continue
+            canonical = h.get("canonical", "")
+            if canonical in seen:
+                continue
+            seen.add(canonical)
+            hits.append(_hit(searcher, h, len(hits) + 1, snippets))
+        parsed = f"more like {entry_id}"
+    return SearchResults(query=entry_id, parsed=parsed, total=len(hits), offset=0, limit=limit,
+                         hits=tuple(hits), seconds=time.monotonic() - started)
 
 
 def stats(index_dir: str | os.PathLike[str]) -> dict[str, Any]:

@@ -101,7 +101,8 @@ def test_exit_codes(seeded: list[str]) -> None:
     assert "Traceback" not in err
     code, _, err = run("search", "airports zebra", *seeded)
     assert code == 0
-    assert err.endswith("Note: no entry matches every word; showing the best partial matches.\n")
+    assert err == ("Note: no entry matches every word; showing the best partial matches.\n"
+                   "Entries matching each word alone: airports: 2, zebra: 0\n")
 
 
 def test_missing_index_and_folder_name_the_fix(tmp_path: Path) -> None:

@@ -1,0 +1,72 @@
+"""Command line: parse, resolve config, call the library, render, map errors to exit codes.
+
+Two scripts share these commands: ``searchkit`` (every command) and ``search`` (the
+search command alone). One module per command; Whoosh is imported only inside the
+commands that need it, so ``--help``, ``fields`` and errors stay fast.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .. import __version__
+from .index import index_cmd
+from .search import search_cmd
+from .show import show_cmd, similar_cmd
+from .status import fields_cmd, status_cmd
+
+_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+app = typer.Typer(
+    name="searchkit",
+    help="Full-text search over folders of news clippings.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings=_SETTINGS,
+)
+app.command("index")(index_cmd)
+app.command("search")(search_cmd)
+app.command("status")(status_cmd)
+app.command("fields")(fields_cmd)
+app.command("show")(show_cmd)
+app.command("similar")(similar_cmd)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"searchkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version_callback, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Full-text search over folders of news clippings."""
+
+
+# The `search` script: the search command on its own.
+search_app = typer.Typer(
+    name="search",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings=_SETTINGS,
+)
+search_app.command(help=search_cmd.__doc__)(search_cmd)
+
+
+def main() -> None:
+    app(prog_name="searchkit")
+
+
+def search_main() -> None:
+    search_app(prog_name="search")
+
+
+__all__ = ["app", "main", "search_app", "search_main"]

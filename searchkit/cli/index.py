@@ -1,0 +1,55 @@
+"""``index``: bring the index in line with a folder of clippings."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .. import output
+from ..errors import ExitCode
+from ..output import Format
+from ._common import (
+    DebugOpt,
+    FormatOpt,
+    IndexOpt,
+    LockTimeoutOpt,
+    SeedsOpt,
+    err,
+    guard,
+    paths,
+    progress,
+    write,
+)
+
+
+def index_cmd(
+    folder: Annotated[str | None, typer.Argument(
+        help="Clippings folder. [default: --seeds, else the indexed folder, else ./seeds]")
+    ] = None,
+    rebuild: Annotated[bool, typer.Option(
+        "--rebuild", help="Re-read every file; searchers keep the old index until done.")
+    ] = False,
+    lock_timeout: LockTimeoutOpt = 10.0,
+    fmt: FormatOpt = Format.auto,
+    index: IndexOpt = None,
+    seeds: SeedsOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Index a folder of clippings: only added, changed and deleted files are touched."""
+    from .. import indexer
+
+    index_dir, default_folder = guard(debug, lambda: paths(index, seeds))
+    source = folder or default_folder
+    report = guard(debug, lambda: indexer.update(
+        source, index_dir, rebuild=rebuild, lock_timeout=lock_timeout, progress=progress()))
+    if report.rebuild_reason:
+        err(f"Note: {report.rebuild_reason}")
+    for line in output.failure_lines(report):
+        err(line)
+    if fmt is Format.json:
+        write(output.dumps(output.report_record(report)))
+    else:
+        write(output.render_report(report))
+    if report.failed:
+        raise typer.Exit(int(ExitCode.SOME_FILES_FAILED))

@@ -1,0 +1,204 @@
+"""``search``: query the clippings (also the ``search`` script on its own)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from .. import output
+from ..errors import ExitCode, SearchkitError
+from ..output import Format
+from ..results import FACET_NAMES, FIELDS, Filters, SearchResults
+from ._common import (
+    DebugOpt,
+    FormatOpt,
+    IndexOpt,
+    SeedsOpt,
+    err,
+    guard,
+    paths,
+    progress,
+    resolve_format,
+    style,
+    usage,
+    write,
+)
+
+
+class Sort(str, Enum):
+    relevance = "relevance"
+    date = "date"
+    newest = "-date"
+    quality = "quality"
+
+
+class Kind(str, Enum):
+    clipping = "clipping"
+    related = "related"
+
+
+def complete_query(incomplete: str) -> list[tuple[str, str]]:
+    """Shell completion for the query: field names for the word being typed."""
+    word = incomplete.rsplit(" ", 1)[-1]
+    head = incomplete[: len(incomplete) - len(word)]
+    return [(f"{head}{name}:", what) for name, (_, what, _) in FIELDS.items()
+            if name.startswith(word)]
+
+
+def complete_facets(incomplete: str) -> list[str]:
+    done, _, word = incomplete.rpartition(",")
+    prefix = f"{done}," if done else ""
+    return [prefix + name for name in FACET_NAMES if name.startswith(word)]
+
+
+QueryArg = Annotated[str, typer.Argument(
+    help='Words (all must match), "phrases", AND/OR/NOT, field:value, term*, term~. '
+         "May be empty when filters are given.",
+    autocompletion=complete_query)]
+
+
+def _refresh(index_dir: str, folder: str) -> None:
+    from .. import indexer
+
+    fresh = indexer.refresh(folder, index_dir, progress=progress())
+    if fresh.action == "busy":
+        err("Note: another process is updating the index; answering from the current "
+            "snapshot.")
+    elif fresh.action == "built" and fresh.report:
+        err(f"Note: built the index from {fresh.folder} ({fresh.report.added} clippings).")
+    if fresh.report:
+        for line in output.failure_lines(fresh.report):
+            err(line)
+
+
+def _require_index(index_dir: str) -> None:
+    from .. import indexer
+    from ..errors import IndexMissingError
+
+    if not indexer.index_exists(index_dir):
+        raise IndexMissingError(index_dir, "run `searchkit index FOLDER`")
+
+
+def _render(results: SearchResults, fmt: Format, null: bool, count: bool) -> None:
+    if count:
+        write(f"{results.total}\n")
+        return
+    if null:
+        fmt = Format.paths
+    fmt = resolve_format(fmt)
+    write(output.render_results(results, fmt, style(), null=null))
+    if results.facets and fmt in (Format.pretty, Format.lines):
+        write("\n" + output.render_facets(results, style()))
+
+
+def search_cmd(
+    query_text: QueryArg = "",
+    limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="Hits to show.")] = 10,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Hits to skip.")] = 0,
+    fmt: FormatOpt = Format.auto,
+    count: Annotated[bool, typer.Option("--count", help="Print only the number of hits.")
+                     ] = False,
+    null: Annotated[bool, typer.Option(
+        "-0", "--null", help="Print matching file paths separated by NUL.")] = False,
+    provider: Annotated[list[str] | None, typer.Option(
+        "--provider", help="Only this outlet (name words or domain); repeatable.")] = None,
+    topic: Annotated[list[str] | None, typer.Option(
+        "--topic", help="Only this topic (exact, any case); repeatable.")] = None,
+    kind: Annotated[list[Kind] | None, typer.Option(
+        "--kind", help="Only clippings or related articles.")] = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="From this date (2021, 2021-05, 2021-05-05) or span back (7d, 2w, "
+                        "6m, 1y).")] = None,
+    until: Annotated[str | None, typer.Option(
+        "--until", help="Up to the end of this date, or a span back from now.")] = None,
+    min_quality: Annotated[int | None, typer.Option(
+        "--min-quality", min=0, max=100, help="Only entries with at least this quality.")
+    ] = None,
+    sort: Annotated[Sort, typer.Option(
+        "--sort", help="relevance, date (oldest first), -date (newest first), quality.")
+    ] = Sort.relevance,
+    facets: Annotated[str | None, typer.Option(
+        "--facets", help="Count all hits by provider,topic,year,kind.",
+        autocompletion=complete_facets)] = None,
+    snippets: Annotated[int, typer.Option("--snippets", min=0, max=10,
+                                          help="Snippets per hit.")] = 1,
+    explain: Annotated[bool, typer.Option(
+        "--explain", help="Print the parsed query and each hit's score breakdown.")] = False,
+    literal: Annotated[bool, typer.Option(
+        "--literal", help="Search the words as typed: no operators or fields.")] = False,
+    batch: Annotated[str | None, typer.Option(
+        "--batch", help="Run one query per line of FILE (- for stdin); write JSONL.")] = None,
+    refresh: Annotated[bool, typer.Option(
+        "--refresh/--no-refresh", help="Update a stale index before answering.")] = True,
+    index: IndexOpt = None,
+    seeds: SeedsOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Search the clippings: exit 0 with hits, 1 without, 2 on errors."""
+    from .. import search as search_mod
+
+    facet_names = [f.strip() for f in facets.split(",") if f.strip()] if facets else []
+    bad = [f for f in facet_names if f not in FACET_NAMES]
+    if bad:
+        usage(f"unknown facet {bad[0]!r}; choose from {', '.join(FACET_NAMES)}")
+    if facet_names and (count or null or fmt in (Format.jsonl, Format.csv, Format.tsv,
+                                                 Format.paths)):
+        usage("--facets needs --format pretty, lines or json")
+    filters = Filters(
+        providers=tuple(provider or ()), topics=tuple(topic or ()),
+        kinds=tuple(k.value for k in kind or ()), since=since, until=until,
+        min_quality=min_quality,
+    )
+    index_dir, folder = paths(index, seeds)
+    guard(debug, lambda: _refresh(index_dir, folder) if refresh else _require_index(index_dir))
+
+    def run(text: str) -> SearchResults:
+        return search_mod.search(
+            index_dir, text, limit=limit, offset=offset, filters=filters, literal=literal,
+            snippets=snippets, sort=sort.value, facets=facet_names, explain=explain)
+
+    if batch is not None:
+        _run_batch(batch, run, debug)
+    if explain and resolve_format(fmt) in (Format.pretty, Format.lines) and not count:
+        results = guard(debug, lambda: run(query_text))
+        write(f"Parsed query: {output.safe(results.parsed)}\n")
+    else:
+        results = guard(debug, lambda: run(query_text))
+    if results.partial:
+        err("Note: no entry matches every word; showing the best partial matches.")
+    if results.partial or not results.total:
+        diagnosis = output.render_diagnosis(results)
+        if diagnosis:
+            sys.stderr.write(diagnosis)
+    _render(results, fmt, null, count)
+    raise typer.Exit(int(ExitCode.HITS if results.total else ExitCode.NO_HITS))
+
+
+def _run_batch(source: str, run: object, debug: bool) -> None:
+    """One JSON object per input line: the results record, or the query and its error."""
+    assert callable(run)
+    try:
+        stream = sys.stdin if source == "-" else open(source, encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        usage(f"cannot read --batch file {source}: {exc.strerror}")
+    any_hits = failed = False
+    with stream:
+        for line in stream:
+            text = line.rstrip("\n")
+            if not text.strip():
+                continue
+            try:
+                results = run(text)
+            except SearchkitError as exc:
+                failed = True
+                write(json.dumps({"query": output.safe(text), "error": output.safe(str(exc))},
+                                 ensure_ascii=False) + "\n")
+                continue
+            any_hits = any_hits or bool(results.total)
+            write(json.dumps(output.results_record(results), ensure_ascii=False) + "\n")
+    code = ExitCode.USAGE if failed else ExitCode.HITS if any_hits else ExitCode.NO_HITS
+    raise typer.Exit(int(code))

@@ -1,0 +1,69 @@
+"""``show`` and ``similar``: one entry in full, and the entries most like it."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from .. import output
+from ..errors import ClippingError, ExitCode
+from ..output import Format
+from ._common import (
+    DebugOpt,
+    FormatOpt,
+    IndexOpt,
+    SeedsOpt,
+    err,
+    guard,
+    paths,
+    resolve_format,
+    style,
+    write,
+)
+
+IdArg = Annotated[str, typer.Argument(
+    help="Entry id as `search` prints it: a clipping's path, or PATH#N for a related article.")]
+
+
+def show_cmd(
+    entry_id: IdArg,
+    fmt: FormatOpt = Format.auto,
+    index: IndexOpt = None,
+    seeds: SeedsOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Print everything about one entry: all fields, related articles, where else it appears."""
+    from .. import documents
+    from .. import search as search_mod
+
+    index_dir, folder = paths(index, seeds)
+    hit = guard(debug, lambda: search_mod.entry(index_dir, entry_id))
+    clip = None
+    try:
+        clip = documents.load_file(os.path.join(folder, hit.path), folder)
+    except ClippingError as exc:
+        err(f"Note: showing the indexed copy; the file cannot be read now ({exc}).")
+    record = output.entry_record(hit, clip)
+    if fmt is Format.json:
+        write(output.dumps(record))
+    else:
+        write(output.render_entry(record, style()))
+
+
+def similar_cmd(
+    entry_id: IdArg,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Entries to show.")] = 10,
+    fmt: FormatOpt = Format.auto,
+    index: IndexOpt = None,
+    seeds: SeedsOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Entries most similar to one entry (more-like-this on its title and excerpt)."""
+    from .. import search as search_mod
+
+    index_dir, _ = paths(index, seeds)
+    results = guard(debug, lambda: search_mod.similar(index_dir, entry_id, limit=limit))
+    write(output.render_results(results, resolve_format(fmt), style()))
+    raise typer.Exit(int(ExitCode.HITS if results.hits else ExitCode.NO_HITS))

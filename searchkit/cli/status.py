@@ -1,0 +1,39 @@
+"""``status`` and ``fields``: what the index holds, and what queries can ask."""
+
+from __future__ import annotations
+
+import os
+
+from .. import output
+from ..output import Format
+from ..results import FIELDS
+from ._common import DebugOpt, FormatOpt, IndexOpt, SeedsOpt, guard, paths, write
+
+
+def status_cmd(
+    fmt: FormatOpt = Format.auto,
+    index: IndexOpt = None,
+    seeds: SeedsOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Show the clippings folder, the index, its counts and which files are stale."""
+    from .. import indexer
+    from .. import search as search_mod
+
+    def gather() -> dict[str, object]:
+        index_dir, folder = paths(index, seeds)
+        stats = search_mod.stats(index_dir) if indexer.index_exists(index_dir) else None
+        diff = indexer.check(folder, index_dir) if os.path.isdir(folder) else None
+        return output.status_record(index_dir, folder, stats, diff)
+
+    record = guard(debug, gather)
+    write(output.dumps(record) if fmt is Format.json else output.render_status(record))
+
+
+def fields_cmd(fmt: FormatOpt = Format.auto) -> None:
+    """List the field names queries can use, with examples."""
+    if fmt is Format.json:
+        write(output.dumps({name: {"matches": what, "example": example}
+                            for name, (_, what, example) in FIELDS.items()}))
+    else:
+        write(output.render_fields(FIELDS))
