@@ -388,6 +388,8 @@ def render_entry(record: dict[str, Any], style: Style) -> str:
     lines = [style.title(record["title"] or "(untitled)")]
 
     def row(label: str, value: Any) -> None:
+        if isinstance(value, bool):
+            value = "true" if value else "false"
         if value not in (None, "", [], {}):
             lines.append(f"{label + ':':<14}{value}")
 

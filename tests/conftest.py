@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,7 +43,9 @@ def _scalar(value: Any) -> str:
         return str(value)
     if value is None:
         return "null"
-    return json.dumps(str(value), ensure_ascii=False)
+    text = json.dumps(str(value), ensure_ascii=False)
+    # YAML forbids raw C1 control characters; write them as escapes like JSON does C0.
+    return re.sub(r"[\x80-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def clipping_text(**fields: Any) -> str:
