@@ -5,10 +5,24 @@ rest of searchkit sees typed values only:
 
 * text: mojibake repaired (ftfy), HTML entities decoded, control characters removed;
 * dates: timezone-aware UTC; a naive timestamp is taken as UTC, a date-only value
-  as midnight UTC;
+  as midnight UTC; ``-05:00`` and ``Z`` spellings of one instant are equal;
 * URLs: the first of ``originalUrl``, ``webUrl``, ``url``, ``sourceUrl``, ``ampUrl``,
   ... plus a canonical form used to recognise the same article under several URLs;
 * lists where lists belong (``topics: "economy"`` -> ``("economy",)``).
+
+YAML 1.1 surprises are settled per field (see :class:`searchkit.frontmatter.Plain`):
+
+* text fields (title, excerpt, type, category, provider, URLs, image URLs, ``id``)
+  keep an unquoted value *as written*: ``title: NO`` is ``"NO"``, ``12:30`` is
+  ``"12:30"``, ``1.10`` is ``"1.10"``, ``2024-05-05`` is ``"2024-05-05"``;
+  ``null``, ``~`` and an empty value mean "no value";
+* whole-number fields (quality, heat, image sizes) take decimal digits only, quoted
+  or not: ``010`` is 10 (not YAML 1.1 octal 8); ``0x10``, ``1_000``, ``1:30``,
+  ``3.7``, ``yes``, ``.inf`` and ``1e30`` are errors naming the field;
+* ``published`` takes YAML booleans (``true``/``false``, also ``yes``/``no``/``on``/``off``);
+* ``topics`` items must be text: ``topics: [yes, 1]`` is an error naming
+  ``topics[0]`` (quote a topic that YAML would read as a boolean or number), since a
+  non-text topic is nearly always a template bug that would pollute ``topic:``.
 
 A problem raises one :class:`~searchkit.errors.ClippingError` naming file and field.
 """
@@ -30,6 +44,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from . import frontmatter
 from .errors import ClippingError
+from .frontmatter import Plain
 
 MAX_FILE_BYTES = 1_048_576
 MAX_FRONT_MATTER_BYTES = 262_144
@@ -98,6 +113,10 @@ class Clipping:
     extra: Mapping[str, Any] = field(default_factory=dict)  # unknown keys, never indexed
 
 
+class FileVanishedError(ClippingError):
+    """The file was listed but is gone when it is read: the indexer treats it as deleted."""
+
+
 @dataclass(frozen=True)
 class FileStamp:
     """What the indexer compares to decide whether a file changed."""
@@ -113,12 +132,19 @@ class FileStamp:
 
 def read_file(path: str | os.PathLike[str], display: str,
               max_bytes: int = MAX_FILE_BYTES) -> tuple[bytes, os.stat_result]:
-    """Read a regular file without ever blocking on a FIFO or device."""
+    """Read a regular file without ever blocking on a FIFO or device.
+
+    Raises :class:`FileVanishedError` when the file no longer exists, and
+    :class:`~searchkit.errors.ClippingError` when it is not a regular file, is larger
+    than ``max_bytes`` (checked on the size before reading), or changes size or
+    modification time while it is being read (a truncated or half-written file).
+    """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise ClippingError(display, None, "file disappeared before it could be read") from None
+    except (FileNotFoundError, NotADirectoryError):
+        raise FileVanishedError(display, None, "file disappeared before it could be read"
+                                ) from None
     except OSError as exc:
         raise ClippingError(display, None, f"cannot open: {exc.strerror}") from None
     try:
@@ -143,6 +169,11 @@ def read_file(path: str | os.PathLike[str], display: str,
         data = b"".join(chunks)
         if len(data) > max_bytes:
             raise ClippingError(display, None, f"file exceeds {max_bytes} bytes; not read")
+        after = os.fstat(fd)
+        if len(data) != st.st_size or (after.st_size, after.st_mtime_ns) != (
+                st.st_size, st.st_mtime_ns):
+            raise ClippingError(display, None, "file changed while it was being read "
+                                "(truncated or rewritten); it is read again on the next run")
         return data, st
     finally:
         os.close(fd)
@@ -154,15 +185,47 @@ def stamp_of(data: bytes, st: os.stat_result) -> FileStamp:
 
 def load_file(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> Clipping:
     """Load ``path`` as a clipping whose id is its path relative to ``root``."""
-    rel = os.path.relpath(path, root).replace(os.sep, "/")
+    rel = printable_path(os.path.relpath(path, root).replace(os.sep, "/"))
     data, _ = read_file(path, rel)
     return parse_bytes(data, rel)
 
 
+_NAME_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff]")
+
+
+def printable_path(path: str) -> str:
+    r"""``path`` with control characters and undecodable bytes shown as ``\xNN``.
+
+    File names are bytes; Python decodes the ones that are not UTF-8 with lone
+    surrogates (``b"bad\xff.md"`` -> ``"bad\udcff.md"``), which cannot be written to
+    a UTF-8 stream or stored in the index. The indexer lists such a file under this
+    escaped name and skips it with a message: it cannot be opened by that name, and a
+    control character in a name would break every line-oriented output.
+    """
+    if not _NAME_UNSAFE.search(path):
+        return path
+
+    def escape(m: re.Match[str]) -> str:
+        code = ord(m.group())
+        return f"\\x{code - 0xDC00 if code >= 0xDC00 else code:02x}"
+
+    return _NAME_UNSAFE.sub(escape, path)
+
+
+def is_escaped_path(path: str) -> bool:
+    """Whether ``path`` may be a :func:`printable_path` escape of an unusable name."""
+    return "\\x" in path
+
+
 def parse_bytes(data: bytes, clip_id: str) -> Clipping:
-    """Decode, split and validate the bytes of one clipping file."""
+    """Decode, split and validate the bytes of one clipping file.
+
+    Only :class:`~searchkit.errors.ClippingError` is raised, whatever the bytes.
+    """
     if not data:
         raise ClippingError(clip_id, None, "empty file")
+    if len(data) > MAX_FILE_BYTES:
+        raise ClippingError(clip_id, None, f"file exceeds {MAX_FILE_BYTES} bytes; not parsed")
     if b"\x00" in data:
         raise ClippingError(clip_id, None, "contains NUL bytes (binary file?); skipped")
     try:
@@ -209,7 +272,6 @@ def from_mapping(meta: Mapping[str, Any], clip_id: str) -> Clipping:
             if not isinstance(item, Mapping):
                 v.fail(f"related[{i}]", "must be a mapping with title, url, ...")
             related.append(v.related(item, f"related[{i}]"))
-    source_id = meta.get("id")
     return Clipping(
         id=clip_id,
         title=v.text(meta, "title"),
@@ -227,8 +289,8 @@ def from_mapping(meta: Mapping[str, Any], clip_id: str) -> Clipping:
         images=v.images(meta.get("images"), "images"),
         related=tuple(related),
         urls=urls,
-        source_id="" if source_id is None else clean_text(str(source_id)),
-        extra={k: val for k, val in meta.items() if k not in _KNOWN_KEYS},
+        source_id=v.text(meta, "id"),
+        extra={str(k): _unwrap(val) for k, val in meta.items() if k not in _KNOWN_KEYS},
     )
 
 
@@ -240,32 +302,41 @@ class _Validator:
         raise ClippingError(self.clip_id, fld, problem)
 
     def text(self, meta: Mapping[str, Any], key: str, prefix: str = "") -> str:
+        """A text field: a plain YAML scalar keeps its text as written (``NO``, ``1.10``)."""
         value = meta.get(key)
         if value is None:
             return ""
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            self.fail(prefix + key, f"must be text, not {_kind(value)}")
-        return clean_text(str(value))
+        if isinstance(value, Plain):
+            return clean_text(value.text)
+        if isinstance(value, str):
+            return clean_text(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return clean_text(_number_text(value))  # an explicit !!int / !!float
+        self.fail(prefix + key, f"must be text, not {_kind(value)}")
 
     def integer(self, meta: Mapping[str, Any], key: str, lo: int, hi: int,
                 prefix: str = "") -> int | None:
-        value = meta.get(key)
-        if value is None:
+        """A whole number written in decimal digits, quoted or not (``010`` is 10)."""
+        raw = meta.get(key)
+        if raw is None:
             return None
-        if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,12}", value.strip()):
+        value: Any = raw.text if isinstance(raw, Plain) else raw
+        if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(prefix + key, f"must be a whole number from {lo} to {hi}, "
-                                    f"not {_kind(value)} {value!r}")
+                                    f"not {_kind(raw)} {_show(raw)}")
         if not lo <= value <= hi:
-            self.fail(prefix + key, f"must be a whole number from {lo} to {hi}, not {value}")
+            self.fail(prefix + key, f"must be a whole number from {lo} to {hi}, "
+                                    f"not {_show(raw)}")
         return int(value)
 
     def boolean(self, meta: Mapping[str, Any], key: str) -> bool | None:
-        value = meta.get(key)
+        raw = meta.get(key)
+        value = _unwrap(raw)
         if value is None or isinstance(value, bool):
             return value
-        self.fail(key, f"must be true or false, not {value!r}")
+        self.fail(key, f"must be true or false, not {_show(raw)}")
 
     def date(self, meta: Mapping[str, Any], key: str, prefix: str = "") -> dt.datetime | None:
         value = meta.get(key)
@@ -282,16 +353,19 @@ class _Validator:
             value = meta.get(key)
             if value is None or value == "":
                 continue
-            if not isinstance(value, str):
+            if not isinstance(value, (str, Plain)):
                 self.fail(prefix + key, f"must be a URL string, not {_kind(value)}")
-            urls[key] = clean_text(value)
+            cleaned = self.text(meta, key, prefix)
+            if cleaned:
+                urls[key] = cleaned
         return next(iter(urls.values()), ""), urls
 
     def provider(self, value: Any, key: str) -> Provider | None:
         if value is None:
             return None
-        if isinstance(value, str):
-            return Provider(clean_text(value), "")
+        if isinstance(value, (str, Plain)):
+            name = clean_text(value.text if isinstance(value, Plain) else value)
+            return Provider(name, "") if name else None
         if not isinstance(value, Mapping):
             self.fail(key, f"must be a mapping with name and domain, not {_kind(value)}")
         name = self.text(value, "name", key + ".")
@@ -301,16 +375,20 @@ class _Validator:
         return Provider(name, domain) if name or domain else None
 
     def topics(self, value: Any, key: str) -> tuple[str, ...]:
+        """Text items only: ``topics: [yes, 1]`` is an error, ``topics: x`` is ``("x",)``."""
         if value is None:
             return ()
-        if isinstance(value, str):
+        if isinstance(value, (str, Plain)):
             value = [value]
         if not isinstance(value, list):
             self.fail(key, f"must be a list of text, not {_kind(value)}")
         out: list[str] = []
         for i, item in enumerate(value):
+            if isinstance(item, Plain):
+                self.fail(f"{key}[{i}]", f"must be text, not {_kind(item)} {_show(item)} "
+                                         f"(quote it to keep it as text)")
             if not isinstance(item, str):
-                self.fail(f"{key}[{i}]", f"must be text, not {_kind(item)} {item!r}")
+                self.fail(f"{key}[{i}]", f"must be text, not {_kind(item)} {_show(item)}")
             cleaned = clean_text(item)
             if cleaned and cleaned not in out:
                 out.append(cleaned)
@@ -323,8 +401,10 @@ class _Validator:
             self.fail(key, f"must be a list, not {_kind(value)}")
         out: list[Image] = []
         for i, item in enumerate(value):
-            if isinstance(item, str):
-                out.append(Image(item))
+            if isinstance(item, (str, Plain)):
+                url = clean_text(item.text if isinstance(item, Plain) else item)
+                if url:
+                    out.append(Image(url))
                 continue
             if not isinstance(item, Mapping):
                 self.fail(f"{key}[{i}]", f"must be a mapping with url, not {_kind(item)}")
@@ -349,11 +429,51 @@ class _Validator:
         )
 
 
+_DECIMAL = re.compile(r"[+-]?[0-9]{1,12}")
+
+
 def _kind(value: Any) -> str:
+    if isinstance(value, Plain):
+        value = value.value
     return {
         bool: "true/false", int: "a number", float: "a number", str: "text",
         list: "a list", dict: "a mapping", dt.datetime: "a date", dt.date: "a date",
     }.get(type(value), type(value).__name__)
+
+
+def _number_text(value: int | float) -> str:
+    try:
+        return str(value)
+    except ValueError:  # an int too long for str() (over 4300 digits)
+        digits = int(value.bit_length() * 0.30103) if isinstance(value, int) else 0
+        return f"<a number of about {digits} digits>"
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """A short, safe rendering of a bad value for an error message."""
+    if isinstance(value, Plain):
+        text = repr(value.text)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = _number_text(value)
+    else:
+        try:
+            text = repr(_unwrap(value))
+        except ValueError:  # an int too long for repr() inside a container
+            text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _unwrap(value: Any, depth: int = 0) -> Any:
+    """Plain scalars -> their YAML values, through lists and mappings."""
+    if isinstance(value, Plain):
+        return value.value
+    if depth > 64:
+        return value
+    if isinstance(value, list):
+        return [_unwrap(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {k: _unwrap(v, depth + 1) for k, v in value.items()}
+    return value
 
 
 # ---------------------------------------------------------------- normalisers
@@ -376,11 +496,16 @@ def clean_text(value: str) -> str:
 def normalise_datetime(value: Any) -> dt.datetime:
     """Any accepted date value -> an aware UTC datetime, second precision.
 
-    * aware datetime: converted to UTC;
-    * naive datetime: taken as UTC;
+    * aware datetime: converted to UTC (``...-05:00`` and the same instant in ``Z``
+      give equal values);
+    * naive datetime (no offset): taken as UTC;
     * date only (``2021-05-05``): midnight UTC;
-    * text: ISO 8601 (``2021-05-05T10:00:00-05:00``, ``...Z``, ``2021-05-05``).
+    * text: ISO 8601 (``2021-05-05T10:00:00-05:00``, ``...Z``, ``2021-05-05``);
+    * anything else (``yesterday``, ``2024-13-45``, ``12:30``, a number), or a year
+      outside 1800..2200: :class:`ValueError`.
     """
+    if isinstance(value, Plain):
+        value = value.value if isinstance(value.value, dt.date) else value.text
     if isinstance(value, dt.datetime):
         result = value
     elif isinstance(value, dt.date):
@@ -393,15 +518,18 @@ def normalise_datetime(value: Any) -> dt.datetime:
             result = dt.datetime.fromisoformat(text)
         except ValueError:
             raise ValueError(
-                f"not a date: {value!r} (use ISO 8601, e.g. 2021-05-05T14:30:00Z)"
+                f"not a date: {_show(value)} (use ISO 8601, e.g. 2021-05-05T14:30:00Z)"
             ) from None
     else:
-        raise ValueError(f"must be a date, not {_kind(value)} {value!r}")
-    if result.tzinfo is None:
-        result = result.replace(tzinfo=dt.timezone.utc)
-    result = result.astimezone(dt.timezone.utc).replace(microsecond=0)
+        raise ValueError(f"must be a date, not {_kind(value)} {_show(value)}")
     if not 1800 <= result.year <= 2200:
         raise ValueError(f"date {result.date()} is outside 1800..2200")
+    if result.tzinfo is None:
+        result = result.replace(tzinfo=dt.timezone.utc)
+    try:
+        result = result.astimezone(dt.timezone.utc).replace(microsecond=0)
+    except (OverflowError, ValueError):  # pragma: no cover - excluded by the year check
+        raise ValueError(f"date {result.date()} is outside 1800..2200") from None
     return result
 
 
@@ -420,7 +548,11 @@ def canonical_url(url: str) -> str:
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.netloc:
         return url.strip()
-    host = (parts.hostname or "").lower()
+    try:
+        host = (parts.hostname or "").lower()
+        port = parts.port if parts.port not in (None, 80, 443) else None
+    except ValueError:  # a port that is not a number or out of range
+        return url.strip()
     path = parts.path or "/"
     if host.endswith(".cdn.ampproject.org"):
         # https://example-com.cdn.ampproject.org/c/s/example.com/path -> example.com/path
@@ -431,7 +563,6 @@ def canonical_url(url: str) -> str:
     for prefix in ("www.", "amp.", "m."):
         if host.startswith(prefix) and host.count(".") >= 2:
             host = host[len(prefix):]
-    port = parts.port if parts.port not in (None, 80, 443) else None
     netloc = f"{host}:{port}" if port else host
     segments = [s for s in path.split("/") if s]
     segments = [s for s in segments if s.lower() != "amp"]

@@ -10,6 +10,14 @@ So this module splits the file itself and builds Python values straight from
 libyaml's *event* stream (iterative, no recursion), which lets it enforce every
 rule in one pass: no aliases or merge keys, only the core scalar tags, a nesting
 limit, duplicate-key detection, and a node budget.
+
+YAML 1.1 reads some unquoted values as something other than text (``NO`` is
+false, ``12:30`` is the number 750, ``1.10`` is 1.1, ``2024-05-05`` is a date).
+The loader does not guess which meaning a key wants: such a *plain* scalar comes
+back as :class:`Plain`, carrying both what YAML makes of it and the text exactly
+as written, and the field validators pick (text fields keep the text as written,
+number/date/boolean fields take the value). Mapping keys are always the text as
+written (``1: x`` has the key ``"1"``, ``~: x`` the key ``"~"``).
 """
 
 from __future__ import annotations
@@ -27,29 +35,45 @@ except ImportError:  # pragma: no cover - depends on the PyYAML build
 
 MAX_DEPTH = 32
 MAX_NODES = 50_000
+MAX_NUMBER_CHARS = 100  # longer int/float-looking scalars stay text (no huge-number math)
 
 _STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_VALUE = "tag:yaml.org,2002:value"  # YAML 1.1's '=': plain text to us
 _ALLOWED_TAGS = {
     _STR,
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
+    _INT,
+    _FLOAT,
+    _NULL,
     "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
     "tag:yaml.org,2002:timestamp",
 }
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _FENCE = re.compile(r"^---[ \t]*$")
 _OTHER_CLOSERS = re.compile(r"^(\.\.\.|\+\+\+)[ \t]*$")
+# Characters YAML forbids in a stream (C0/C1 controls other than tab and line ends,
+# U+FFFE/U+FFFF): found here so the message can say where, on one line.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+# NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR are line breaks to YAML 1.1 but not to
+# the splitter; inside front matter they become spaces (text cleaning would anyway).
+_YAML_BREAKS = {0x85: " ", 0x2028: " ", 0x2029: " "}
+# A top-level line that can start a mapping entry, a comment, or a list item.
+_KEY_LINE = re.compile(
+    r"""^(?:\#|%|-(?:[ \t]|$)|\?|:|[\[{'"!&*]|"""
+    r"""[^\s#:][^\n]*?:(?:[ \t]|$))"""
+)
 
 
 class FrontMatterError(ValueError):
     """A problem with the front matter; ``field`` is set when one key is to blame."""
 
     def __init__(self, problem: str, field: str | None = None) -> None:
-        self.problem = problem
+        self.problem = _one_line(problem)
         self.field = field
-        super().__init__(problem)
+        super().__init__(self.problem)
 
 
 @dataclass(frozen=True)
@@ -57,6 +81,19 @@ class Split:
     front_matter: str
     body: str
     body_line: int  # 1-based line number where the body starts
+
+
+@dataclass(frozen=True, slots=True)
+class Plain:
+    """An unquoted, untagged scalar that YAML 1.1 reads as something other than text.
+
+    ``value`` is what YAML makes of it (bool, int, float, date or datetime);
+    ``text`` is the scalar exactly as written (``NO``, ``12:30``, ``1.10``).
+    Plain scalars that are text or null are returned as ``str`` / ``None``.
+    """
+
+    value: Any
+    text: str
 
 
 def split(text: str) -> Split:
@@ -77,14 +114,30 @@ def split(text: str) -> Split:
 
 
 def load_mapping(source: str) -> dict[str, Any]:
-    """Parse YAML front matter into a dict; raise :class:`FrontMatterError` on anything else."""
+    """Parse YAML front matter into a dict; raise :class:`FrontMatterError` on anything else.
+
+    ``source`` is the text between the fences; line numbers in messages count the
+    opening ``---`` as line 1, so they match the file.
+    """
+    bad = _FORBIDDEN.search(source)
+    if bad:
+        line = source.count("\n", 0, bad.start()) + 2
+        column = bad.start() - (source.rfind("\n", 0, bad.start()) + 1) + 1
+        raise FrontMatterError(
+            f"control character U+{ord(bad.group()):04X} at line {line}, column {column} "
+            "is not allowed in YAML; remove it (or write it as an escape in double quotes)"
+        )
+    source = source.translate(_YAML_BREAKS)
     loader = _Loader(source)
     try:
         return _build(loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" (line {mark.line + 2}, column {mark.column + 1})" if mark else ""
-        problem = exc.problem or str(exc)
+        problem = exc.problem or exc.context or "syntax error"
+        unclosed = _unclosed_hint(source, mark.line + 2 if mark else None)
+        if unclosed:
+            raise FrontMatterError(unclosed) from None
         raise FrontMatterError(f"invalid YAML{where}: {problem}") from None
     except yaml.YAMLError as exc:
         raise FrontMatterError(f"invalid YAML: {exc}") from None
@@ -92,22 +145,33 @@ def load_mapping(source: str) -> dict[str, Any]:
         loader.dispose()
 
 
+def _unclosed_hint(source: str, error_line: int | None) -> str:
+    """When YAML fails on body-like text, say the closing fence is probably missing."""
+    for number, line in enumerate(source.split("\n"), start=2):
+        if error_line is not None and number > error_line:
+            break
+        if not line.strip() or line[0] in " \t" or _KEY_LINE.match(line):
+            continue
+        shown = line.strip()
+        if len(shown) > 40:
+            shown = shown[:40] + "..."
+        return (f"front matter not closed? line {number} ({shown!r}) is not a 'key: value' "
+                "line; add a '---' line after the last key")
+    return ""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if ("\n" in text or "\r" in text) else text
+
+
 class _Frame:
     __slots__ = ("container", "key", "has_key", "line")
 
-    def __init__(self, container: dict[Any, Any] | list[Any], line: int) -> None:
+    def __init__(self, container: dict[str, Any] | list[Any], line: int) -> None:
         self.container = container
-        self.key: Any = None
+        self.key: str = ""
         self.has_key = False
         self.line = line
-
-
-def _key_name(key: Any) -> str:
-    if key is None:
-        return "null"
-    if isinstance(key, bool):
-        return "true" if key else "false"
-    return str(key)
 
 
 def _build(loader: Any) -> dict[str, Any]:
@@ -140,6 +204,16 @@ def _build(loader: Any) -> dict[str, Any]:
             tag = getattr(event, "tag", None)
             if isinstance(event, yaml.ScalarEvent):
                 value = _scalar(loader, event, line)
+                parent = stack[-1] if stack else None
+                if parent is not None and isinstance(parent.container, dict) \
+                        and not parent.has_key:
+                    # a key: always the text as written ('1', '~', 'NO', '12:30')
+                    parent.key = event.value
+                    parent.has_key = True
+                    if parent.key in parent.container:
+                        raise FrontMatterError(f"duplicate key: {parent.key}",
+                                               field=parent.key)
+                    continue
             elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 is_map = isinstance(event, yaml.MappingStartEvent)
                 if tag not in (None, "!", _MAP_TAG if is_map else _SEQ_TAG):
@@ -148,6 +222,8 @@ def _build(loader: Any) -> dict[str, Any]:
                     raise FrontMatterError(
                         f"front matter is nested deeper than {MAX_DEPTH} levels (line {line})"
                     )
+                if stack and isinstance(stack[-1].container, dict) and not stack[-1].has_key:
+                    raise FrontMatterError(f"mapping keys must be plain values (line {line})")
                 stack.append(_Frame({} if is_map else [], line))
                 continue
             else:  # pragma: no cover - libyaml emits no other event kinds
@@ -158,13 +234,6 @@ def _build(loader: Any) -> dict[str, Any]:
         parent = stack[-1]
         if isinstance(parent.container, list):
             parent.container.append(value)
-        elif not parent.has_key:
-            if isinstance(value, (dict, list)):
-                raise FrontMatterError(f"mapping keys must be plain values (line {line})")
-            parent.key = _key_name(value)
-            parent.has_key = True
-            if parent.key in parent.container:
-                raise FrontMatterError(f"duplicate key: {parent.key}", field=parent.key)
         else:
             parent.container[parent.key] = value
             parent.has_key = False
@@ -178,21 +247,31 @@ def _build(loader: Any) -> dict[str, Any]:
 
 def _scalar(loader: Any, event: Any, line: int) -> Any:
     tag = event.tag
-    if tag is None or tag == "!":
+    plain = tag is None and bool(event.implicit[0]) and not event.style
+    if tag == "!":  # the non-specific tag: text, whatever it looks like
+        tag = _STR
+    elif tag is None:
         tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
     if tag == "tag:yaml.org,2002:merge":
         raise FrontMatterError(f"YAML merge keys (<<) are not supported (line {line})")
+    if tag == _VALUE and plain:
+        tag = _STR
     if tag not in _ALLOWED_TAGS:
         raise FrontMatterError(f"YAML tag {tag} is not allowed (line {line})")
     if tag == _STR:
         return event.value
+    if tag in (_INT, _FLOAT) and len(event.value) > MAX_NUMBER_CHARS:
+        return event.value  # no number is that long; the field validators say so
     node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
     try:
-        return loader.yaml_constructors[tag](loader, node)
+        value = loader.yaml_constructors[tag](loader, node)
     except (ValueError, OverflowError, yaml.YAMLError):
         # e.g. '2024-13-45' resolves as a timestamp but is not a date: keep the text;
         # the field validators say what is wrong with it.
         return event.value
+    if value is None or not plain:
+        return value
+    return Plain(value, event.value)
 
 
 class _Nothing:

@@ -49,7 +49,10 @@ def scan(folder: str | os.PathLike[str]) -> dict[str, os.stat_result]:
 
     Follows symbolic links that stay inside the folder, never leaves it, visits each
     directory and each file (by device and inode) once, skips hidden entries and
-    anything that is not a regular file.
+    anything that is not a regular file (FIFOs, devices, directories named ``x.md``,
+    dangling links, link loops), without ever opening it. A name with control
+    characters or bytes that are not UTF-8 is listed in its
+    :func:`~searchkit.documents.printable_path` form, which loading then reports.
     """
     root = Path(folder)
     try:
@@ -78,6 +81,10 @@ def scan(folder: str | os.PathLike[str]) -> dict[str, os.stat_result]:
             name = entry.name
             if name.startswith("."):
                 continue
+            if not name.isprintable():  # control characters, undecodable bytes
+                from .documents import printable_path
+
+                name = printable_path(name)
             rel = f"{rel_dir}{name}"
             try:
                 is_link = entry.is_symlink()
@@ -269,17 +276,34 @@ def entries_for(clip: documents.Clipping, stamp: str) -> list[dict[str, Any]]:
 
 
 def _load_one(task: tuple[str, str]) -> tuple[str, list[dict[str, Any]] | str, str]:
-    """(folder, rel) -> (rel, entries or error message, sha1). Runs in worker processes."""
+    """(folder, rel) -> (rel, entries or error message, sha1). Runs in worker processes.
+
+    An empty entry list means the file vanished between the scan and the read: it is
+    to be treated as deleted. Never raises for one bad file: an unexpected exception
+    becomes that file's error message, so every other file is still indexed.
+    """
     folder, rel = task
     from . import documents
 
+    path = os.path.join(folder, rel)
     try:
-        data, st = documents.read_file(os.path.join(folder, rel), rel)
+        if documents.is_escaped_path(rel) and not os.path.lexists(path):
+            raise ClippingError(rel, None, "file name has control characters or bytes that "
+                                "are not UTF-8 (shown as \\xNN); rename the file")
+        root, real = os.path.realpath(folder), os.path.realpath(path)
+        if not real.startswith(root.rstrip(os.sep) + os.sep):  # a link changed since scan
+            raise ClippingError(rel, None, "now a link to outside the folder; skipped")
+        data, st = documents.read_file(path, rel)
         stamp = documents.stamp_of(data, st)
         clip = documents.parse_bytes(data, rel)
         return rel, entries_for(clip, stamp_text(stamp)), stamp.sha1
+    except documents.FileVanishedError:
+        return rel, [], ""
     except ClippingError as exc:
         return rel, str(exc), ""
+    except Exception as exc:  # a loader bug must not cost the other files
+        return rel, (f"{rel}: internal error while loading ({type(exc).__name__}: {exc}); "
+                     "please report it"), ""
 
 
 def _load_many(folder: str, rels: Sequence[str], progress: Progress | None,
@@ -403,6 +427,10 @@ def update(
         failures: list[FileFailure] = []
         new_shas: dict[str, str] = {}
         for rel, result, sha in _load_many(folder_s, todo, progress, workers):
+            if not result:  # vanished between the scan and the read: it is deleted
+                if rel in manifest and rel not in gone:
+                    gone.append(rel)
+                continue
             if isinstance(result, str):
                 failures.append(FileFailure(rel, result))
                 if full:  # carry its last good version into the new commit

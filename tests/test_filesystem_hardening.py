@@ -1,0 +1,378 @@
+"""Issue #4, filesystem cases 21-27: links, special files, races and odd names.
+
+Every test uses real files in ``tmp_path``; anything that could block (FIFOs,
+devices, link loops) runs under a timeout, in a thread or a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from typer.testing import CliRunner
+
+from searchkit import documents, indexer
+from searchkit.cli import app
+from searchkit.errors import ClippingError
+
+T = TypeVar("T")
+FORMATS = ["pretty", "lines", "json", "jsonl", "csv", "tsv", "paths"]
+
+
+def clip(title: str) -> bytes:
+    return f"---\ntitle: {title}\nexcerpt: About {title}.\n---\nbody\n".encode()
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def paths_for(word: str, ix: Path) -> list[str]:
+    code, out, err = cli("search", word, "--index", str(ix), "--no-refresh", "-f", "paths")
+    assert err == "" and code in (0, 1)
+    return out.splitlines()
+
+
+def script(name: str) -> str:
+    found = shutil.which(name, path=os.path.dirname(sys.executable)) or shutil.which(name)
+    assert found, f"{name} is not installed"
+    return found
+
+
+def within(seconds: float, fn: Callable[[], T]) -> T:
+    """Run ``fn`` in a daemon thread; fail (instead of hanging) if it blocks."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # re-raised in the test thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"blocked for more than {seconds}s"
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
+
+
+def index_subprocess(folder: Path, ix: Path) -> subprocess.CompletedProcess[bytes]:
+    proc = subprocess.run([script("searchkit"), "index", str(folder), "--index", str(ix)],
+                          capture_output=True, timeout=60)
+    assert proc.returncode >= 0, "killed by a signal"
+    assert b"Traceback" not in proc.stderr
+    return proc
+
+
+@pytest.fixture
+def clips(tmp_path: Path) -> Path:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    return folder
+
+
+# ---------------------------------------------------------------- 21 links
+
+
+@pytest.mark.slow
+def test_21_link_loops_and_links_out_of_the_folder(clips: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.md").write_bytes(clip("Secret narwhal"))
+    (clips / "a.md").write_bytes(clip("Alpha heron"))
+    (clips / "sub" / "deeper").mkdir(parents=True)
+    (clips / "sub" / "b.md").write_bytes(clip("Beta heron"))
+    (clips / "sub" / "loop").symlink_to("..")            # back to the root
+    (clips / "sub" / "self").symlink_to(".")             # to itself
+    (clips / "sub" / "deeper" / "up").symlink_to("../..")
+    (clips / "alias").symlink_to("sub")                  # the same folder twice
+    (clips / "out").symlink_to(outside)                  # a folder outside
+    (clips / "leak.md").symlink_to(outside / "secret.md")
+    (clips / "rel-leak.md").symlink_to("../outside/secret.md")
+    (clips / "root").symlink_to("/")
+    assert sorted(within(10, lambda: indexer.scan(clips))) == ["a.md", "sub/b.md"]
+    ix = tmp_path / "ix"
+    proc = index_subprocess(clips, ix)
+    assert (proc.returncode, proc.stderr) == (0, b"")
+    assert b": 2 added, 0 updated, 0 deleted, 0 unchanged, 0 failed in " in proc.stdout
+    assert sorted(paths_for("heron", ix)) == ["a.md", "sub/b.md"]
+    assert paths_for("narwhal", ix) == []
+
+
+def test_21_a_link_retargeted_outside_after_the_scan_is_not_read(clips: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch
+                                                                  ) -> None:
+    (tmp_path / "secret.md").write_bytes(clip("Secret narwhal"))
+    (clips / "real.md").write_bytes(clip("Inside heron"))
+    (clips / "link.md").symlink_to("real.md")
+    real_scan = indexer.scan
+
+    def scan_then_retarget(folder: str | os.PathLike[str]) -> dict[str, os.stat_result]:
+        found = real_scan(folder)
+        (clips / "real.md").unlink()
+        (clips / "link.md").unlink()
+        (clips / "link.md").symlink_to(tmp_path / "secret.md")
+        return found
+
+    monkeypatch.setattr(indexer, "scan", scan_then_retarget)
+    report = indexer.update(clips, tmp_path / "ix")
+    assert [(f.path, f.message) for f in report.failed] == [
+        ("link.md", "link.md: now a link to outside the folder; skipped")]
+    assert paths_for("narwhal", tmp_path / "ix") == []
+
+
+# ---------------------------------------------------------------- 22 special files
+
+
+def test_22_special_files_are_skipped_without_blocking(clips: Path, tmp_path: Path) -> None:
+    (clips / "good.md").write_bytes(clip("Plain heron"))
+    os.mkfifo(clips / "fifo.md")
+    (clips / "zero.md").symlink_to("/dev/zero")
+    (clips / "x.md").mkdir()
+    (clips / "x.md" / "inside.md").write_bytes(clip("Nested heron"))
+    (clips / "dangling.md").symlink_to("nowhere.md")
+    (clips / "self.md").symlink_to("self.md")
+    assert sorted(within(10, lambda: indexer.scan(clips))) == ["good.md", "x.md/inside.md"]
+    report = within(30, lambda: indexer.update(clips, tmp_path / "ix"))
+    assert (report.added, report.failed) == (2, ())
+    # reading them directly never blocks either: refused before any read
+    for name, target in [("fifo.md", clips / "fifo.md"), ("zero.md", Path("/dev/zero"))]:
+        with pytest.raises(ClippingError) as info:
+            within(5, lambda t=target, n=name: documents.read_file(t, n))  # type: ignore[misc]
+        assert str(info.value) == f"{name}: not a regular file"
+
+
+@pytest.mark.slow
+def test_22_special_files_in_a_subprocess(clips: Path, tmp_path: Path) -> None:
+    (clips / "good.md").write_bytes(clip("Plain heron"))
+    os.mkfifo(clips / "fifo.md")
+    (clips / "zero.md").symlink_to("/dev/zero")
+    (clips / "x.md").mkdir()
+    (clips / "dangling.md").symlink_to("nowhere.md")
+    proc = index_subprocess(clips, tmp_path / "ix")
+    assert (proc.returncode, proc.stderr) == (0, b"")
+    assert b": 1 added, 0 updated, 0 deleted, 0 unchanged, 0 failed in " in proc.stdout
+
+
+def test_22_file_replaced_by_a_fifo_after_the_scan(clips: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    (clips / "race.md").write_bytes(clip("Racing heron"))
+    (clips / "other.md").write_bytes(clip("Calm heron"))
+    ix = tmp_path / "ix"
+    indexer.update(clips, ix)
+    (clips / "race.md").write_bytes(clip("Racing heron v2"))
+    real_scan = indexer.scan
+
+    def scan_then_fifo(folder: str | os.PathLike[str]) -> dict[str, os.stat_result]:
+        found = real_scan(folder)
+        (clips / "race.md").unlink()
+        os.mkfifo(clips / "race.md")
+        return found
+
+    monkeypatch.setattr(indexer, "scan", scan_then_fifo)
+    report = within(30, lambda: indexer.update(clips, ix))
+    assert [f.message for f in report.failed] == ["race.md: not a regular file"]
+    assert sorted(paths_for("heron", ix)) == ["other.md", "race.md"]  # old version kept
+
+
+# ---------------------------------------------------------------- 23-24 races
+
+
+def test_23_file_deleted_between_listing_and_reading_is_treated_as_deleted(
+        clips: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (clips / "keep.md").write_bytes(clip("Kept heron"))
+    (clips / "gone.md").write_bytes(clip("Vanishing walrus"))
+    ix = tmp_path / "ix"
+    indexer.update(clips, ix)
+    (clips / "gone.md").write_bytes(clip("Vanishing walrus, edited"))
+    (clips / "brief.md").write_bytes(clip("Brief walrus"))
+    real_scan = indexer.scan
+
+    def scan_then_delete(folder: str | os.PathLike[str]) -> dict[str, os.stat_result]:
+        found = real_scan(folder)
+        assert {"gone.md", "brief.md"} <= set(found)
+        (clips / "gone.md").unlink()
+        (clips / "brief.md").unlink()
+        return found
+
+    monkeypatch.setattr(indexer, "scan", scan_then_delete)
+    report = indexer.update(clips, ix)
+    assert report.failed == ()  # not an error: the file is simply gone
+    assert (report.added, report.updated, report.deleted) == (0, 0, 1)
+    assert paths_for("walrus", ix) == []
+    assert paths_for("heron", ix) == ["keep.md"]
+    monkeypatch.undo()
+    again = indexer.update(clips, ix)
+    assert (again.failed, again.added, again.updated) == ((), 0, 0)
+    assert indexer.check(clips, ix).is_empty
+
+
+def test_24_file_truncated_while_read_keeps_old_version_and_is_retried(
+        clips: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = clips / "story.md"
+    target.write_bytes(clip("Original walrus"))
+    (clips / "other.md").write_bytes(clip("Calm heron"))
+    ix = tmp_path / "ix"
+    indexer.update(clips, ix)
+    target.write_bytes(clip("Rewritten walrus with a much longer title than before"))
+    real_read = os.read
+    truncated: list[str] = []
+
+    def read_while_truncated(fd: int, n: int) -> bytes:
+        if not truncated and os.path.realpath(f"/proc/self/fd/{fd}") == str(target):
+            os.truncate(target, 20)  # a writer truncates the file as we read it
+            truncated.append("yes")
+        return real_read(fd, n)
+
+    monkeypatch.setattr(os, "read", read_while_truncated)
+    report = indexer.update(clips, ix)
+    monkeypatch.undo()
+    assert truncated == ["yes"]
+    assert [(f.path, f.message) for f in report.failed] == [(
+        "story.md", "story.md: file changed while it was being read (truncated or "
+                    "rewritten); it is read again on the next run")]
+    assert paths_for("original", ix) == ["story.md"]  # the old version is kept
+    target.write_bytes(clip("Finished walrus"))  # the writer finishes
+    again = indexer.update(clips, ix)
+    assert (again.failed, again.updated) == ((), 1)
+    assert paths_for("finished", ix) == ["story.md"] and paths_for("original", ix) == []
+
+
+# ---------------------------------------------------------------- 25 file names
+
+
+BAD_NAMES = [b"bad\xff.md", b"esc\x1b[31m.md", b"new\nline.md", b"dir\xfe/inner.md"]
+SHOWN = ["bad\\xff.md", "dir\\xfe/inner.md", "esc\\x1b[31m.md", "new\\x0aline.md"]
+NAME_PROBLEM = ("file name has control characters or bytes that are not UTF-8 (shown as "
+                "\\xNN); rename the file")
+
+
+def _bad_name_corpus(clips: Path) -> None:
+    (clips / "good.md").write_bytes(clip("Good walrus"))
+    root = os.fsencode(clips)
+    for name in BAD_NAMES:
+        path = os.path.join(root, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(clip("Oddly named walrus"))
+
+
+def test_25_undecodable_and_control_names_are_skipped_with_a_message(
+        clips: Path, tmp_path: Path) -> None:
+    _bad_name_corpus(clips)
+    assert sorted(indexer.scan(clips)) == sorted(["good.md", *SHOWN])
+    ix = str(tmp_path / "ix")
+    code, out, err = cli("index", str(clips), "--index", ix)
+    assert code == 4
+    assert err == "".join(f"{name}: {NAME_PROBLEM}\n" for name in SHOWN)
+    assert ": 1 added, 0 updated, 0 deleted, 0 unchanged, 4 failed in " in out
+    for fmt in FORMATS:
+        code, out, err = cli("search", "walrus", "--index", ix, "-f", fmt)
+        assert code == 0, (fmt, out, err)
+        assert "good.md" in out and "\\x" not in out and "\udcff" not in out
+        assert err == "".join(f"{name}: {NAME_PROBLEM}\n" for name in SHOWN)
+    code, out, err = cli("status", "--index", ix, "--seeds", str(clips), "-f", "json")
+    assert (code, err) == (0, "")
+    assert sorted(json.loads(out)["stale"]["added"]) == sorted(SHOWN)
+    code, out, err = cli("status", "--index", ix, "--seeds", str(clips))
+    assert (code, err) == (0, "") and "bad\\xff.md" in out and "\x1b" not in out
+
+
+@pytest.mark.slow
+def test_25_odd_names_in_a_subprocess(clips: Path, tmp_path: Path) -> None:
+    _bad_name_corpus(clips)
+    ix = tmp_path / "ix"
+    proc = index_subprocess(clips, ix)
+    assert proc.returncode == 4
+    assert proc.stderr.decode() == "".join(f"{name}: {NAME_PROBLEM}\n" for name in SHOWN)
+    for args in (["search", "walrus", "-f", "json"], ["search", "walrus", "-f", "paths"],
+                 ["status"], ["status", "-f", "json"]):
+        proc = subprocess.run([script("searchkit"), *args, "--index", str(ix), "--seeds",
+                               str(clips)], capture_output=True, timeout=60,
+                              env={**os.environ, "LC_ALL": "C", "PYTHONIOENCODING": "utf-8"})
+        assert proc.returncode == 0, (args, proc.stderr)
+        assert b"Traceback" not in proc.stderr and b"\x1b" not in proc.stdout
+        proc.stdout.decode("utf-8")  # valid UTF-8, no surrogate-escaped bytes
+
+
+# ---------------------------------------------------------------- 26-27 identity, changes
+
+
+def test_26_same_file_reached_twice_is_one_entry(clips: Path, tmp_path: Path) -> None:
+    (clips / "a.md").write_bytes(clip("Twin walrus"))
+    os.link(clips / "a.md", clips / "hard.md")
+    (clips / "sym.md").symlink_to("a.md")
+    (clips / "sub").mkdir()
+    (clips / "sub" / "up.md").symlink_to("../a.md")
+    assert list(indexer.scan(clips)) == ["a.md"]
+    ix = tmp_path / "ix"
+    report = indexer.update(clips, ix)
+    assert (report.added, report.failed) == (1, ())
+    code, out, _ = cli("search", "walrus", "--index", str(ix), "--no-refresh", "-f", "json")
+    hits = json.loads(out)["hits"]
+    assert code == 0 and [(h["path"], h["also_in"]) for h in hits] == [("a.md", [])]
+
+
+def _tick() -> None:
+    time.sleep(0.05)  # past the file system's ctime granularity
+
+
+def test_27_replaced_by_an_older_copy_is_reindexed(clips: Path, tmp_path: Path) -> None:
+    path = clips / "story.md"
+    path.write_bytes(clip("Older walrus"))
+    older = tmp_path / "older-copy.md"
+    shutil.copy2(path, older)  # keeps the old mtime
+    _tick()
+    path.write_bytes(clip("Newer walrus"))
+    ix = tmp_path / "ix"
+    indexer.update(clips, ix)
+    assert paths_for("newer", ix) == ["story.md"]
+    _tick()
+    os.replace(older, path)  # restore the backup: mtime goes back in time
+    report = indexer.update(clips, ix)
+    assert (report.updated, report.failed) == (1, ())
+    assert paths_for("older", ix) == ["story.md"] and paths_for("newer", ix) == []
+
+
+def test_27_same_size_rewrite_keeping_mtime_is_reindexed(clips: Path, tmp_path: Path) -> None:
+    path = clips / "story.md"
+    path.write_bytes(clip("Walrus AAAA"))
+    ix = tmp_path / "ix"
+    indexer.update(clips, ix)
+    before = os.stat(path)
+    _tick()
+    path.write_bytes(clip("Walrus BBBB"))  # same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # same mtime
+    after = os.stat(path)
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert after.st_ctime_ns != before.st_ctime_ns
+    report = indexer.update(clips, ix)
+    assert (report.updated, report.failed) == (1, ())
+    assert paths_for("bbbb", ix) == ["story.md"] and paths_for("aaaa", ix) == []
+    # a metadata-only change (ctime) re-reads the file but finds the same content
+    _tick()
+    os.chmod(path, 0o644)
+    report = indexer.update(clips, ix)
+    assert (report.updated, report.unchanged, report.failed) == (0, 1, ())
+
+
+def test_printable_path_escapes_only_unusable_names() -> None:
+    assert documents.printable_path("plain/é.md") == "plain/é.md"
+    assert documents.printable_path(os.fsdecode(b"bad\xff.md")) == "bad\\xff.md"
+    assert documents.printable_path("tab\there\x7f.md") == "tab\\x09here\\x7f.md"
+    assert re.fullmatch(r"[ -~]+", documents.printable_path(os.fsdecode(b"\x80\x1b\n")))
