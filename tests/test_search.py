@@ -128,3 +128,13 @@ def test_accents_and_stems_match_both_ways(corpus: Corpus, index_dir: Path) -> N
     indexer.update(corpus.root, index_dir)
     assert [h.id for h in search.search(index_dir, "cafe protests").hits] == ["a.md"]
     assert [h.id for h in search.search(index_dir, "CAFÉ protested").hits] == ["a.md"]
+
+
+@pytest.mark.parametrize("text", ["facial recognition airports", "U.S. customs",
+                                  "café protesting", "the border", "police Maine"])
+def test_plain_word_fast_path_ranks_exactly_like_the_parser(seeds_index: Path,
+                                                            text: str) -> None:
+    fast = search.search(seeds_index, text, limit=50)
+    parsed = search.search(seeds_index, f"({text})", limit=50)  # parentheses: full parser
+    assert [(h.id, h.score) for h in fast.hits] == [(h.id, h.score) for h in parsed.hits]
+    assert fast.total == parsed.total

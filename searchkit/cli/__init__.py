@@ -5,7 +5,6 @@ search command alone). One module per command; Whoosh is imported only inside th
 commands that need it, so ``--help``, ``fields`` and errors stay fast.
 """
 
-from __future__ import annotations
 
 from typing import Annotated
 

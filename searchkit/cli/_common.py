@@ -1,6 +1,5 @@
 """What every command shares: option aliases, the error boundary, progress, paths."""
 
-from __future__ import annotations
 
 import sys
 import traceback

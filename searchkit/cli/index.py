@@ -1,6 +1,5 @@
 """``index``: bring the index in line with a folder of clippings."""
 
-from __future__ import annotations
 
 from typing import Annotated
 

@@ -1,6 +1,5 @@
 """``search``: query the clippings (also the ``search`` script on its own)."""
 
-from __future__ import annotations
 
 import json
 import sys

@@ -1,6 +1,5 @@
 """``show`` and ``similar``: one entry in full, and the entries most like it."""
 
-from __future__ import annotations
 
 import os
 from typing import Annotated

@@ -1,6 +1,5 @@
 """``status`` and ``fields``: what the index holds, and what queries can ask."""
 
-from __future__ import annotations
 
 import os
 
