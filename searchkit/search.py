@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from whoosh import highlight, scoring, sorting
+from whoosh import collectors, highlight, scoring, sorting
 from whoosh import query as wq
 
 from . import indexer, query, schema
@@ -30,6 +30,9 @@ from .results import (
     TermScore,
     WordCount,
 )
+
+
+DEFAULT_TIMEOUT = 10.0  # seconds a search may spend collecting hits (--timeout)
 
 
 def weighting() -> scoring.WeightingModel:
@@ -89,6 +92,7 @@ def search(
     explain: bool = False,
     diagnose: bool = True,
     now: dt.datetime | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> SearchResults:
     """Search ``text`` (query syntax unless ``literal``).
 
@@ -96,6 +100,7 @@ def search(
     back with ``partial=True``. ``filters`` combine with the query (which may then be
     empty); ``facets`` count all hits by provider, topic, year or kind; ``diagnose``
     adds suggestions and per-word counts when nothing (or almost nothing) matches.
+    Collecting hits stops with a QueryError after ``timeout`` seconds (None: no limit).
     """
     started = time.monotonic()
     filters = filters or Filters()
@@ -110,7 +115,7 @@ def search(
     q = query.parse(text, mode="and", literal=literal)
     filter_q = query.filter_query(filters, now=now)
     request = _Request(text, literal, limit, offset, filter_q, snippets, sort, tuple(facets),
-                       explain, diagnose)
+                       explain, diagnose, timeout)
     attempts = 3
     for attempt in range(attempts):
         ix = _open(index_dir)
@@ -138,15 +143,14 @@ class _Request:
     facets: tuple[str, ...]
     explain: bool
     diagnose: bool
+    timeout: float | None
 
 
 _FACETS = {"provider": "provider_name", "topic": "topic_label", "year": "year", "kind": "kind"}
 
 
 def _search_args(req: _Request) -> dict[str, Any]:
-    want = req.offset + req.limit
-    args: dict[str, Any] = {"limit": max(want, 1), "filter": req.filter_q,
-                            "collapse": "canonical", "collapse_limit": 1, "terms": True}
+    args: dict[str, Any] = {"limit": max(req.offset + req.limit, 1)}
     if req.sort == "date":
         args["sortedby"] = [sorting.FieldFacet("published"), sorting.ScoreFacet()]
     elif req.sort == "-date":
@@ -156,19 +160,72 @@ def _search_args(req: _Request) -> dict[str, Any]:
         args["sortedby"] = [sorting.FieldFacet("quality", reverse=True), sorting.ScoreFacet()]
     if req.facets:
         args["groupedby"] = {
-            name: sorting.FieldFacet(_FACETS[name], allow_overlap=(name == "topic"),
-                                     maptype=sorting.Count)
+            name: sorting.FieldFacet(_FACETS[name], allow_overlap=(name == "topic"))
             for name in req.facets
         }
     return args
 
 
+class _TimeUp(Exception):
+    pass
+
+
+class _Deadline(collectors.WrappingCollector):  # type: ignore[misc]
+    """Innermost collector layer: stops the matching loop when the budget is spent.
+
+    Whoosh's TimeLimitCollector must be the outermost layer and then bypasses the
+    collapsing layer's own loop (duplicates come back); every layer, however,
+    pulls documents through the innermost ``matches()``, so the check goes here."""
+
+    def __init__(self, child: Any, seconds: float) -> None:
+        super().__init__(child)
+        self.deadline = time.monotonic() + seconds
+
+    def matches(self) -> Any:
+        for n, docnum in enumerate(self.child.matches()):
+            if n & 255 == 255 and time.monotonic() > self.deadline:
+                raise _TimeUp
+            yield docnum
+
+
+def _collector(searcher: Any, req: _Request) -> Any:
+    """Searcher.collector()'s layering, with the deadline under everything else."""
+    args = _search_args(req)
+    if "sortedby" in args:
+        c = collectors.SortingCollector(args["sortedby"], limit=args["limit"])
+    elif "groupedby" in args or args["limit"] >= searcher.doc_count():
+        c = collectors.UnlimitedCollector()
+    else:
+        c = collectors.TopCollector(args["limit"], usequality=True)
+    if req.timeout:
+        c = _Deadline(c, req.timeout)
+    if "groupedby" in args:
+        c = collectors.FacetCollector(c, args["groupedby"], maptype=sorting.Count)
+    c = collectors.TermsCollector(c)
+    c = collectors.CollapseCollector(c, "canonical", limit=1)
+    if req.filter_q is not None:
+        c = collectors.FilterCollector(c, req.filter_q, None)
+    return c
+
+
+def _collect(searcher: Any, q: wq.Query, req: _Request) -> Any:
+    """Run ``q`` under the time budget; the breadth check runs first."""
+    query.check_breadth(searcher.reader(), q, req.text)
+    collector = _collector(searcher, req)
+    try:
+        searcher.search_with_collector(q, collector)
+    except _TimeUp:
+        raise QueryError(req.text, f"the search took longer than {req.timeout:g}s "
+                         "(--timeout); narrow it with more words or filters") from None
+    return collector.results()
+
+
 def _run(searcher: Any, q: wq.Query, req: _Request) -> SearchResults:
-    results = searcher.search(q, **_search_args(req))
+    results = _collect(searcher, q, req)
     partial = False
     if results.is_empty() and query.is_plain_words(req.text, q):
         q_or = query.parse(req.text, mode="or", literal=req.literal)
-        results = searcher.search(q_or, **_search_args(req))
+        results = _collect(searcher, q_or, req)
         partial = not results.is_empty()
         q = q_or
     results.fragmenter = highlight.ContextFragmenter(maxchars=220, surround=60)
@@ -231,7 +288,7 @@ def _suggest(searcher: Any, text: str, q: wq.Query) -> tuple[str, ...]:
         if lower in schema.STOP_WORDS or len(lower) < 3 or _known(searcher, lower):
             out_words.append(word)
             continue
-        best = next(iter(searcher.suggest("spell", lower, limit=1, maxdist=2)), "")
+        best = next(iter(searcher.suggest("spell", lower, limit=1, maxdist=2, prefix=1)), "")
         if best and best != lower:
             out_words.append(best)
             changed = True

@@ -133,6 +133,9 @@ def search_cmd(
         "--batch", help="Run one query per line of FILE (- for stdin); write JSONL.")] = None,
     refresh: Annotated[bool, typer.Option(
         "--refresh/--no-refresh", help="Update a stale index before answering.")] = True,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", min=0, help="Seconds a search may take before it is stopped (0: no "
+                                 "limit).")] = 10.0,
     index: IndexOpt = None,
     seeds: SeedsOpt = None,
     debug: DebugOpt = False,
@@ -158,7 +161,8 @@ def search_cmd(
     def run(text: str) -> SearchResults:
         return search_mod.search(
             index_dir, text, limit=limit, offset=offset, filters=filters, literal=literal,
-            snippets=snippets, sort=sort.value, facets=facet_names, explain=explain)
+            snippets=snippets, sort=sort.value, facets=facet_names, explain=explain,
+            timeout=timeout or None)
 
     if batch is not None:
         _run_batch(batch, run, debug)
