@@ -31,7 +31,6 @@ from .results import (
     WordCount,
 )
 
-
 DEFAULT_TIMEOUT = 10.0  # seconds a search may spend collecting hits (--timeout)
 
 
