@@ -247,3 +247,22 @@ def test_seeds_folder_is_the_bundled_sample() -> None:
     assert sorted(p.name for p in SEEDS.iterdir()) == [
         "000_d147ebc2d70e439b.txt", "001_d337aeb0c984cb4a.txt", "002_36246a49f00582d8.txt",
         "003_06c42d1ff0946df3.txt", "004_97f99700f6cf9e75.txt"]
+
+
+def test_search_answers_from_snapshot_while_another_process_writes(
+        corpus: Corpus, tmp_path: Path) -> None:
+    from whoosh import index as whoosh_index
+
+    ix = ["--index", str(tmp_path / "ix")]
+    corpus.add("a.md", title="Alpha")
+    run("index", str(corpus.root), *ix)
+    corpus.add("b.md", title="Alpha beta")
+    writer = whoosh_index.open_dir(str(tmp_path / "ix")).writer()  # another writer
+    try:
+        code, out, err = run("search", "alpha", "-f", "paths", *ix)
+    finally:
+        writer.cancel()
+    assert (code, out) == (0, "a.md\n")
+    assert err == ("Note: another process is updating the index; answering from the "
+                   "current snapshot.\n")
+    assert run("search", "alpha", "-f", "paths", *ix)[:2] == (0, "a.md\nb.md\n")
