@@ -3,7 +3,7 @@
 One index entry per clipping (``kind:clipping``) and one per related article
 (``kind:related``, linked to its clipping by ``parent``). Text fields share one
 analyzer at index and query time: words, lower case, accents folded, English
-stop words dropped, Porter stems.
+stop words dropped, Porter2 (Snowball English) stems.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from whoosh.analysis import (
     StemFilter,
     StopFilter,
 )
+from whoosh.lang.porter2 import stem as porter2_stem
 from whoosh.support.charset import accent_map
 
 # Bump whenever fields or analysis change: an index of another version is rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 KIND_CLIPPING = "clipping"
 KIND_RELATED = "related"
@@ -30,10 +31,19 @@ KIND_RELATED = "related"
 TEXT_FIELDS = ("title", "excerpt", "provider", "topics", "related")
 FIELD_BOOSTS = {"title": 2.0, "excerpt": 1.0, "provider": 1.0, "topics": 1.0, "related": 0.5}
 
-# English stop words (Whoosh's list minus words that matter in news: "us", "may", "can").
+# English stop words: pronouns, auxiliaries, articles, conjunctions and the emptiest
+# prepositions (NLTK's list, plus "has" and "will"), without the words that matter in news:
+# "us", "may", "can", "who" (WHO), negation ("no", "not", "nor"), direction and particles
+# ("against", "up", "down", "out", "off", "over", "under", "above", "below"), "more",
+# "most", "few", "only", "now", "before", "after" and "am" (AM radio).
 STOP_WORDS = frozenset(
-    """a an and are as at be by for from has have if in is it of on or that the this to
-    was were will with""".split()
+    """a about again all an and any are as at be because been being between both but by
+    did do does doing don during each for from further had has have having he her here
+    hers herself him himself his how i if in into is it its itself just me my myself of on
+    once or other our ours ourselves own s same she should so some such t than that the
+    their theirs them themselves then there these they this those through to too until
+    very was we were what when where which while whom why will with you your yours
+    yourself yourselves""".split()
 )
 # Words, including inner apostrophes and dots ("don't", "u.s"), and numbers with
 # decimal points ("3.5").
@@ -47,7 +57,7 @@ def text_analyzer() -> Analyzer:
         | LowercaseFilter()
         | CharsetFilter(accent_map)
         | StopFilter(stoplist=STOP_WORDS, minsize=1)
-        | StemFilter(cachesize=100_000)
+        | StemFilter(stemfn=porter2_stem, cachesize=100_000)
     )
 
 

@@ -6,9 +6,11 @@ Everything Whoosh-shaped stays inside ``with ix.searcher():``; callers get copie
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -34,9 +36,94 @@ from .results import (
 DEFAULT_TIMEOUT = 10.0  # seconds a search may spend collecting hits (--timeout)
 
 
+# BM25 with Anserini's defaults for short documents (titles and excerpts are short).
+BM25_K1 = 0.9
+BM25_B = 0.4
+# Pseudo-relevance feedback (Bo1, Terrier's default query expansion): the words that stand
+# out in the best FEEDBACK_DOCS entries re-score the best RERANK_DEPTH entries. It never
+# changes which entries match, only their order.
+FEEDBACK_DOCS = 3
+FEEDBACK_TERMS = 10
+FEEDBACK_WEIGHT = 0.5  # the strongest expansion word counts half as much as a query word
+FEEDBACK_MIN_DOCS = 2  # an expansion word occurs in at least this many feedback entries
+RERANK_DEPTH = 200
+_FEEDBACK_FIELDS = ("title", "excerpt")
+
+
+class _BM25(scoring.BM25F):  # type: ignore[misc]
+    """Whoosh's BM25F with BM25's own idf, log(1 + (N - n + 0.5) / (n + 0.5)) as in
+    Lucene, instead of Whoosh's log(N / (n + 1)) + 1, whose floor of 1 lets a word that
+    occurs almost everywhere weigh a third as much as a rare one."""
+
+    def idf(self, searcher: Any, fieldname: str, text: Any) -> float:
+        parent = searcher.get_parent()
+        n = parent.doc_frequency(fieldname, text)
+        total = parent.doc_count_all()
+        return math.log(1 + (total - n + 0.5) / (n + 0.5))
+
+
 def weighting() -> scoring.WeightingModel:
     """The ranking function shared by ``search`` and ``eval``."""
-    return scoring.BM25F(B=0.75, K1=1.2)
+    return _BM25(B=BM25_B, K1=BM25_K1)
+
+
+def _expansion(searcher: Any, docnums: Sequence[int]) -> wq.Query | None:
+    """Bo1 expansion words of the entries ``docnums`` as a weighted query, or None."""
+    if len(docnums) < FEEDBACK_MIN_DOCS:
+        return None
+    tf: Counter[str] = Counter()
+    df: Counter[str] = Counter()
+    for docnum in docnums:
+        stored = searcher.stored_fields(docnum)
+        words: Counter[str] = Counter()
+        for name in _FEEDBACK_FIELDS:
+            words.update(searcher.schema[name].process_text(stored.get(name) or "",
+                                                            mode="index"))
+        tf.update(words)
+        df.update(words.keys())
+    reader = searcher.reader()
+    total = max(reader.doc_count_all(), 1)
+    weights: dict[str, float] = {}
+    for word, count in tf.items():
+        if df[word] < FEEDBACK_MIN_DOCS:
+            continue
+        cf = sum(reader.frequency(name, word) for name in _FEEDBACK_FIELDS)
+        if cf > 0:
+            p = cf / total
+            weights[word] = count * math.log2((1 + p) / p) + math.log2(1 + p)
+    best = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:FEEDBACK_TERMS]
+    if not best:
+        return None
+    top = best[0][1]
+    return wq.Or([
+        wq.Or([wq.Term(name, word, boost=FEEDBACK_WEIGHT * weight / top)
+               for name in _FEEDBACK_FIELDS])
+        for word, weight in best
+    ])
+
+
+def _reranked(searcher: Any, results: Any
+              ) -> tuple[list[tuple[int, float]], wq.Query | None]:
+    """(position in ``results``, score), best first: the first RERANK_DEPTH re-scored
+    with feedback from the first FEEDBACK_DOCS, the rest as they were; and the
+    feedback query (None when the entries gave no expansion words)."""
+    order = [(i, float(results.score(i) or 0.0)) for i in range(results.scored_length())]
+    expansion = _expansion(searcher, [results.docnum(i) for i, _ in order[:FEEDBACK_DOCS]])
+    if expansion is None:
+        return order, None
+    head = order[:RERANK_DEPTH]
+    extra: dict[int, float] = {}
+    m = expansion.matcher(searcher)
+    for docnum in sorted(results.docnum(i) for i, _ in head):
+        if not m.is_active():
+            break
+        if m.id() < docnum:
+            m.skip_to(docnum)
+        if m.is_active() and m.id() == docnum:
+            extra[docnum] = float(m.score())
+    head = sorted(((i, score + extra.get(results.docnum(i), 0.0)) for i, score in head),
+                  key=lambda pos_score: (-pos_score[1], pos_score[0]))
+    return head + order[RERANK_DEPTH:], expansion
 
 
 class _SegmentFormatter(highlight.Formatter):  # type: ignore[misc]
@@ -150,6 +237,8 @@ _FACETS = {"provider": "provider_name", "topic": "topic_label", "year": "year", 
 
 def _search_args(req: _Request) -> dict[str, Any]:
     args: dict[str, Any] = {"limit": max(req.offset + req.limit, 1)}
+    if req.sort == "relevance":  # the feedback re-orders the first RERANK_DEPTH
+        args["limit"] = max(args["limit"], RERANK_DEPTH)
     if req.sort == "date":
         args["sortedby"] = [sorting.FieldFacet("published"), sorting.ScoreFacet()]
     elif req.sort == "-date":
@@ -230,11 +319,17 @@ def _run(searcher: Any, q: wq.Query, req: _Request) -> SearchResults:
     results.fragmenter = highlight.ContextFragmenter(maxchars=220, surround=60)
     results.formatter = _SegmentFormatter()
     total = len(results) - sum(results.collapsed_counts.values())
-    terms = _scored_terms(q) if req.explain else ()
+    ranking: list[tuple[int, float | None]] = [
+        (i, None) for i in range(results.scored_length())]
+    expansion = None
+    if req.sort == "relevance":
+        reranked, expansion = _reranked(searcher, results)
+        ranking = list(reranked)
+    terms = _scored_terms(q) + _scored_terms(expansion) if req.explain else ()
     hits = tuple(
-        _hit(searcher, h, rank, req.snippets, terms)
-        for rank, h in enumerate(results[req.offset:req.offset + req.limit],
-                                 start=req.offset + 1)
+        _hit(searcher, results[i], rank, req.snippets, terms, score)
+        for rank, (i, score) in enumerate(ranking[req.offset:req.offset + req.limit],
+                                          start=req.offset + 1)
     )
     facets = {name: _facet_counts(results, name) for name in req.facets}
     suggestions: tuple[str, ...] = ()
@@ -256,23 +351,34 @@ def _facet_counts(results: Any, name: str) -> tuple[tuple[str, int], ...]:
     return tuple(pairs)
 
 
-def _scored_terms(q: wq.Query) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted({(f, t) for f, t in q.iter_all_terms()
-                         if f in schema.TEXT_FIELDS or f == "domain"}))
+def _scored_terms(q: wq.Query | None) -> tuple[wq.Term, ...]:
+    """The terms that add to a score; feedback words keep their boosts."""
+    if q is None:
+        return ()
+    found = {(f, t): wq.Term(f, t) for f, t in q.iter_all_terms()
+             if f in schema.TEXT_FIELDS or f == "domain"}
+    for leaf in q.leaves():
+        if isinstance(leaf, wq.Term) and (leaf.fieldname, leaf.text) in found:
+            found[leaf.fieldname, leaf.text] = leaf
+    return tuple(found[k] for k in sorted(found))
 
 
-def _explain(searcher: Any, docnum: int, terms: Sequence[tuple[str, Any]]
+def _explain(searcher: Any, docnum: int, terms: Sequence[wq.Term]
              ) -> tuple[TermScore, ...]:
-    """Each query term's BM25F contribution to one document's score."""
-    out: list[TermScore] = []
-    for field_name, text in terms:
-        m = wq.Term(field_name, text).matcher(searcher)
+    """Each term's BM25F contribution to one document's score (a word asked for and
+    also found by feedback: both parts, summed)."""
+    scores: dict[tuple[str, str], float] = {}
+    for term in terms:
+        m = term.matcher(searcher)
         if not m.is_active():
             continue
         m.skip_to(docnum)
         if m.is_active() and m.id() == docnum:
+            text = term.text
             word = text.decode("utf-8") if isinstance(text, bytes) else str(text)
-            out.append(TermScore(field_name, word, round(float(m.score()), 4)))
+            key = (term.fieldname, word)
+            scores[key] = scores.get(key, 0.0) + float(m.score())
+    out = [TermScore(f, w, round(score, 4)) for (f, w), score in scores.items()]
     out.sort(key=lambda t: -t.score)
     return tuple(out)
 
@@ -321,7 +427,7 @@ def _diagnose(searcher: Any, text: str, filter_q: Any) -> tuple[WordCount, ...]:
 
 
 def _hit(searcher: Any, h: Any, rank: int, snippets: int,
-         terms: Sequence[tuple[str, Any]] = ()) -> Hit:
+         terms: Sequence[wq.Term] = (), score: float | None = None) -> Hit:
     f = h.fields()
     excerpt = f.get("excerpt", "")
     marked: tuple[Snippet, ...] = ()
@@ -340,7 +446,8 @@ def _hit(searcher: Any, h: Any, rank: int, snippets: int,
         finally:
             h.results.fragmenter = saved
         title_marked = got[0] if got else ((title, False),)
-    hit = _plain_hit(searcher, f, h.docnum, rank, _relevance(h.score))
+    hit = _plain_hit(searcher, f, h.docnum, rank,
+                     _relevance(h.score) if score is None else score)
     return replace(hit, title_marked=title_marked, snippets=tuple(marked),
                    explanation=_explain(searcher, h.docnum, terms) if terms else ())
 
@@ -428,6 +535,31 @@ def similar(index_dir: str | os.PathLike[str], entry_id: str, *, limit: int = 10
         parsed = f"more like {entry_id}"
     return SearchResults(query=entry_id, parsed=parsed, total=len(hits), offset=0, limit=limit,
                          hits=tuple(hits), seconds=time.monotonic() - started)
+
+
+def rank_ids(index_dir: str | os.PathLike[str], texts: Sequence[str], *, depth: int = 1000
+             ) -> list[list[tuple[str, str, float]]]:
+    """Rank each of ``texts`` for ``eval``: its words as typed, any of them may match
+    (no syntax), scored as ``search`` scores, one entry per article as ``search`` shows
+    them; one searcher for all the texts.
+
+    Per text, best first, up to ``depth`` tuples (entry id, front-matter id or "", score);
+    a text with no searchable words gets none. Raises QueryError for a text too long.
+    """
+    ix = _open(index_dir)
+    ranked: list[list[tuple[str, str, float]]] = []
+    with ix.searcher(weighting=weighting()) as searcher:
+        for text in texts:
+            q = query.literal_query(text, mode="or")
+            if q is wq.NullQuery or depth < 1:
+                ranked.append([])
+                continue
+            results = searcher.search(q, limit=max(depth, RERANK_DEPTH),
+                                      collapse="canonical", collapse_limit=1)
+            order, _ = _reranked(searcher, results)
+            ranked.append([(results[i]["key"], results[i].get("source_id", ""), score)
+                           for i, score in order[:depth]])
+    return ranked
 
 
 def stats(index_dir: str | os.PathLike[str]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from .eval import eval_cmd
 from .index import index_cmd
 from .search import search_cmd
 from .show import show_cmd, similar_cmd
@@ -32,6 +33,7 @@ app.command("status")(status_cmd)
 app.command("fields")(fields_cmd)
 app.command("show")(show_cmd)
 app.command("similar")(similar_cmd)
+app.command("eval")(eval_cmd)
 
 
 def _version_callback(value: bool) -> None:
