@@ -17,9 +17,11 @@ from .errors import (
     IndexBusyError,
     IndexCorruptError,
     IndexMissingError,
+    IndexWriteError,
     NotFoundError,
     QueryError,
     SearchkitError,
+    UnsafeIndexError,
 )
 
 __version__ = "0.1.0"
@@ -59,12 +61,14 @@ __all__ = [
     "IndexCorruptError",
     "IndexMissingError",
     "IndexReport",
+    "IndexWriteError",
     "NotFoundError",
     "Provider",
     "QueryError",
     "Related",
     "SearchResults",
     "SearchkitError",
+    "UnsafeIndexError",
     "__version__",
     "load_file",
     "parse_bytes",

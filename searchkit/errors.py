@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 
 
@@ -70,6 +71,38 @@ class IndexCorruptError(SearchkitError):
         super().__init__(
             f"cannot read the index at {index_dir}: {problem} — "
             f"run `searchkit index --rebuild`"
+        )
+
+
+class UnsafeIndexError(ConfigError):
+    """An index folder another user could have written: refused, never read.
+
+    The index's table of contents is a pickle, so reading a planted one would run
+    code as the current user.
+    """
+
+    def __init__(self, index_dir: str, problem: str, fix: str) -> None:
+        self.index_dir = index_dir
+        self.problem = problem
+        super().__init__(
+            f"refusing to use the index at {index_dir}: {problem}; an index holds pickled "
+            f"data that runs as code when read — {fix}"
+        )
+
+
+class IndexWriteError(SearchkitError):
+    """Writing the index failed (disk full, I/O error); its last complete commit is kept."""
+
+    def __init__(self, index_dir: str, error: OSError) -> None:
+        self.index_dir = index_dir
+        self.os_error = error
+        reason = error.strerror or str(error) or type(error).__name__
+        code = errno.errorcode.get(error.errno, "") if error.errno else ""
+        where = f" ({error.filename})" if error.filename else ""
+        super().__init__(
+            f"cannot write the index at {index_dir}: {reason}"
+            f"{f' [{code}]' if code else ''}{where}; the index keeps its last complete "
+            f"commit"
         )
 
 
