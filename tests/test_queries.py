@@ -346,3 +346,42 @@ def test_terminal_escapes_in_data_never_reach_output(corpus: Corpus, tmp_path: P
     for fmt in ("pretty", "lines", "json", "jsonl", "csv", "tsv", "paths"):
         code, out, _ = cli("search", "evil", "-f", fmt, *ix_args)
         assert code == 0 and "\x1b" not in out and "\x9b" not in out and "\x07" not in out
+
+
+@pytest.fixture
+def duplicated(corpus: Corpus, index_dir: Path) -> Path:
+    """60 clippings whose related articles repeat 8 shared URLs across files."""
+    for n in range(60):
+        corpus.add(f"c{n:02}.md", title=f"election report {n}", excerpt="election " * (n % 7 + 1),
+                   webUrl=f"https://news.example/{n}", quality=n,
+                   publishedDateTime=f"2020-{n % 12 + 1:02}-01T00:00:00Z",
+                   related=[{"title": f"election follow-up {(n + k) % 8}",
+                             "webUrl": f"https://shared.example/{(n + k) % 8}/",
+                             "quality": (n * k) % 100} for k in range(3)])
+    indexer.update(corpus.root, index_dir)
+    return index_dir
+
+
+def _distinct_articles(index_dir: Path, kinds: tuple[str, ...]) -> int:
+    from whoosh import query as wq
+
+    ix = indexer.open_index(index_dir)
+    with ix.searcher() as s:
+        docs = s.docs_for_query(wq.Term("excerpt", "elect") | wq.Term("title", "elect"))
+        return len({s.stored_fields(d)["canonical"] for d in docs
+                    if not kinds or s.stored_fields(d)["kind"] in kinds})
+
+
+@pytest.mark.parametrize("sort", ["relevance", "-date", "quality"])
+@pytest.mark.parametrize("kinds", [(), ("clipping",), ("related",)])
+def test_totals_count_each_article_once_whatever_the_sort_and_filters(
+        duplicated: Path, sort: str, kinds: tuple[str, ...]) -> None:
+    results = search.search(duplicated, "election", sort=sort, limit=5, facets=["kind"],
+                            filters=Filters(kinds=kinds))
+    expected = _distinct_articles(duplicated, kinds)
+    assert results.total == expected
+    assert sum(n for _, n in results.facets["kind"]) == expected
+    assert len({h.canonical_url for h in results.hits}) == len(results.hits) == 5
+    everything = search.search(duplicated, "election", sort=sort, limit=200,
+                               filters=Filters(kinds=kinds))
+    assert len(everything.hits) == expected
