@@ -138,10 +138,11 @@ FTS_WEIGHTS = (2.0, 1.0, 1.0, 1.0, 0.5)  # searchkit's BM25F field boosts
 
 def _entries(folder: str) -> tuple[list[dict[str, Any]], int, float]:
     """Every index entry searchkit would write, parsed by searchkit's own loader."""
-    from searchkit import documents, indexer
+    from searchkit import documents
+    from searchkit.folder import entries_for, scan
 
     started = time.perf_counter()
-    files = indexer.scan(folder)
+    files = scan(folder)
     out: list[dict[str, Any]] = []
     for rel in sorted(files):
         try:
@@ -149,7 +150,7 @@ def _entries(folder: str) -> tuple[list[dict[str, Any]], int, float]:
             clip = documents.parse_bytes(data, rel)
         except Exception:  # noqa: BLE001 - searchkit skips them too
             continue
-        out += indexer.entries_for(clip, "")
+        out += entries_for(clip, "")
     return out, len(files), time.perf_counter() - started
 
 
