@@ -15,6 +15,9 @@ ENV_INDEX = "SEARCHKIT_INDEX"
 ENV_SEEDS = "SEARCHKIT_SEEDS"
 DEFAULT_INDEX = "index"
 DEFAULT_SEEDS = "seeds"
+ENV_QUICK_CHECK = "SEARCHKIT_QUICK_CHECK_FILES"
+# From this many clippings on, search looks for changes by folder timestamps only.
+DEFAULT_QUICK_CHECK_FILES = 20_000
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,19 @@ Progress = Callable[[int, int], None]
 # ---------------------------------------------------------------- folder scanning
 
 
-def scan(folder: str | os.PathLike[str]) -> dict[str, os.stat_result]:
+class Scan(dict[str, os.stat_result]):
+    """The result of :func:`scan`: relative path -> stat result, plus ``dirs``.
+
+    ``dirs`` maps every directory visited (its real path) to its mtime in
+    nanoseconds, taken before the directory was listed: the quick freshness check
+    compares them later (adding, deleting or renaming a file changes its folder's
+    mtime; rewriting a file in place does not).
+    """
+
+    dirs: dict[str, int]
+
+
+def scan(folder: str | os.PathLike[str]) -> Scan:
     """Every clipping file under ``folder``: relative path -> stat result.
 
     Follows symbolic links that stay inside the folder, never leaves it, visits each
@@ -47,7 +59,8 @@ def scan(folder: str | os.PathLike[str]) -> dict[str, os.stat_result]:
         raise ConfigError(f"clippings folder {folder} does not exist") from None
     if not real_root.is_dir():
         raise ConfigError(f"{folder} is not a folder")
-    found: dict[str, os.stat_result] = {}
+    found = Scan()
+    found.dirs = {}
     seen_files: set[tuple[int, int]] = set()
     seen_dirs: set[tuple[int, int]] = set()
     root_prefix = str(real_root) + os.sep
@@ -59,6 +72,7 @@ def scan(folder: str | os.PathLike[str]) -> dict[str, os.stat_result]:
             if (dst.st_dev, dst.st_ino) in seen_dirs:
                 continue
             seen_dirs.add((dst.st_dev, dst.st_ino))
+            found.dirs[real_dir] = dst.st_mtime_ns
             with os.scandir(real_dir) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError:

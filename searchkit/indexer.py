@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import gc
+import json
 import os
 import re
 import stat
@@ -34,6 +35,7 @@ from whoosh.index import FileIndex, LockError
 from whoosh.writing import CLEAR, SegmentWriter
 
 from . import schema
+from .config import DEFAULT_QUICK_CHECK_FILES
 from .errors import (
     ConfigError,
     IndexBusyError,
@@ -43,6 +45,7 @@ from .errors import (
 )
 from .folder import (
     Progress,
+    Scan,
     add_topics,
     diff_folder,
     load_many,
@@ -247,7 +250,11 @@ def read_manifest(reader: Any) -> dict[str, str]:
 
 
 def check(folder: str | os.PathLike[str], index_dir: str | os.PathLike[str]) -> FolderDiff:
-    """Compare the folder with the last commit, without writing anything."""
+    """Compare the folder with the last commit, without writing anything.
+
+    (When nothing changed it records the folders' timestamps beside the index, for
+    :func:`folder_unchanged`; that file is a hint, never data.)
+    """
     files = scan(folder)
     if not index_exists(index_dir):
         return FolderDiff(added=tuple(files))
@@ -256,7 +263,92 @@ def check(folder: str | os.PathLike[str], index_dir: str | os.PathLike[str]) -> 
         return FolderDiff(modified=tuple(files))  # the next update rebuilds
     with ix.reader() as reader:
         manifest = read_manifest(reader)
-    return diff_folder(files, manifest)
+        generation = reader.generation()
+    diff = diff_folder(files, manifest)
+    if diff.is_empty and schema.folder_of(ix.schema) == os.path.abspath(folder):
+        save_folder_state(index_dir, generation, folder, files)
+    return diff
+
+
+# ---------------------------------------------------------------- quick check
+#
+# Stat'ing every file of a 100k-clipping folder costs ~400 ms, more than a whole search
+# should. Adding, deleting or renaming a file -- and the write-to-temporary-then-rename
+# that most editors and tools do to save -- changes the mtime of the folder holding it,
+# so comparing the folders' mtimes with those seen when the newest commit was checked
+# answers "did anything change?" with one stat per folder. What it misses is a file
+# rewritten in place (`echo >> file`): `searchkit index` and `search --full-check`
+# always stat every file, and folders under QUICK_CHECK_FILES files always get the full
+# check. The mtimes are only trusted when they are older than RACY_NS at scan time: a
+# change in the same clock tick as the scan could otherwise leave the mtime as it was
+# (the "racy git" problem).
+
+STATE_FILE = "searchkit-folders.json"
+STATE_VERSION = 1
+QUICK_CHECK_FILES = DEFAULT_QUICK_CHECK_FILES  # below this, search stats every file
+RACY_NS = 2_000_000_000
+
+
+def _newest_generation(index_dir: str | os.PathLike[str]) -> int | None:
+    try:
+        gens = [int(n[6:-4]) for n in os.listdir(index_dir) if _TOC.match(n)]
+    except OSError:
+        return None
+    return max(gens) if gens else None
+
+
+def save_folder_state(index_dir: str | os.PathLike[str], generation: int | None,
+                      folder: str | os.PathLike[str], files: dict[str, os.stat_result]) -> None:
+    """Record the folders' mtimes as of the scan that matched commit ``generation``."""
+    path = os.path.join(index_dir, STATE_FILE)
+    dirs = getattr(files, "dirs", None) if isinstance(files, Scan) else None
+    racy = time.time_ns() - RACY_NS
+    try:
+        if generation is None or not dirs or any(m >= racy for m in dirs.values()):
+            if os.path.exists(path):
+                os.unlink(path)  # an old record must not outlive the commit it describes
+            return
+        state = {"version": STATE_VERSION, "schema": schema.SCHEMA_VERSION,
+                 "generation": generation, "folder": os.path.abspath(folder),
+                 "files": len(files), "dirs": sorted(dirs.items())}
+        tmp = f"{path}.{os.getpid()}.tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(state, fh, separators=(",", ":"))
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError:
+        pass  # a missing record only means the next search stats every file
+
+
+def folder_unchanged(folder: str | os.PathLike[str], index_dir: str | os.PathLike[str],
+                     min_files: int = QUICK_CHECK_FILES) -> bool:
+    """True when no folder under ``folder`` changed since the newest commit was checked.
+
+    Only answers for folders of at least ``min_files`` clippings; False means "do the
+    full check", never "something changed".
+    """
+    try:
+        with open(os.path.join(index_dir, STATE_FILE), "rb") as fh:
+            state = json.loads(fh.read())
+        if not (isinstance(state, dict) and state.get("version") == STATE_VERSION
+                and state.get("schema") == schema.SCHEMA_VERSION
+                and state.get("folder") == os.path.abspath(folder)
+                and isinstance(state.get("files"), int) and state["files"] >= min_files
+                and state.get("generation") == _newest_generation(index_dir)):
+            return False
+        dirs = state.get("dirs")
+        if not isinstance(dirs, list) or not dirs:
+            return False
+        for entry in dirs:
+            d, mtime = entry
+            if os.stat(d).st_mtime_ns != mtime:
+                return False
+    except (OSError, ValueError, TypeError):
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- writing
@@ -550,8 +642,10 @@ def update(
     if not (rebuild or reason) and schema.folder_of(ix.schema) == os.path.abspath(folder_s):
         with ix.reader() as reader:
             quick = diff_folder(files, _safe_manifest(reader))
+            generation = reader.generation()
         if quick.is_empty:  # nothing to do: no writer, no files written
             _tidy(ix, index_path)
+            save_folder_state(index_path, generation, folder_s, files)
             return IndexReport(folder=folder_s, index_dir=str(index_path),
                                unchanged=quick.unchanged,
                                seconds=time.monotonic() - started)
@@ -561,6 +655,9 @@ def update(
                                                  progress, workers)
     except OSError as exc:
         raise IndexWriteError(str(index_path), exc) from exc
+    # A file that failed keeps the record away, so that fixing it in place is noticed.
+    committed = writer.generation if changed else writer.generation - 1
+    save_folder_state(index_path, None if failures else committed, folder_s, files)
     return IndexReport(
         folder=folder_s,
         index_dir=str(index_path),
@@ -722,10 +819,13 @@ def refresh(
     *,
     build_timeout: float = 30.0,
     progress: Progress | None = None,
+    quick_check_files: int | None = QUICK_CHECK_FILES,
 ) -> Freshness:
     """Make the index current before a search: build it if missing, update it if stale.
 
-    Cheap when nothing changed (a folder scan and a manifest read). When another
+    Cheap when nothing changed: a folder scan and a manifest read, or, for folders of
+    at least ``quick_check_files`` clippings (None: never), only a stat of each
+    directory (see :func:`folder_unchanged`). When another
     process holds the write lock, the current snapshot is answered from
     (``action="busy"``); a missing index waits up to ``build_timeout`` for the lock.
     """
@@ -744,6 +844,9 @@ def refresh(
         return Freshness("built", folder_s,
                          update(folder_s, index_dir, lock_timeout=build_timeout,
                                 progress=progress))
+    if quick_check_files is not None and folder_unchanged(folder_s, index_dir,
+                                                         quick_check_files):
+        return Freshness("fresh", folder_s)
     try:
         if check(folder_s, index_dir).is_empty:
             return Freshness("fresh", folder_s)

@@ -266,3 +266,22 @@ def test_search_answers_from_snapshot_while_another_process_writes(
     assert err == ("Note: another process is updating the index; answering from the "
                    "current snapshot.\n")
     assert run("search", "alpha", "-f", "paths", *ix)[:2] == (0, "a.md\nb.md\n")
+
+
+def test_search_quick_check_and_full_check(tmp_path: Path) -> None:
+    corpus = Corpus(tmp_path / "clips")
+    corpus.add("a.md", title="Heron sighting")
+    past = os.stat(corpus.root).st_mtime - 60
+    os.utime(corpus.root, (past, past))
+    opts = ["--index", str(tmp_path / "index"), "--seeds", str(corpus.root), "-f", "paths"]
+    quick = {"SEARCHKIT_QUICK_CHECK_FILES": "1"}
+    assert run("index", str(corpus.root), "--index", str(tmp_path / "index"))[0] == 0
+    corpus.add("a.md", title="Egret sighting")  # rewritten in place: the folder is unchanged
+    os.utime(corpus.root, (past, past))
+    assert run("search", "egret", *opts, env=quick)[0] == 1  # the quick check misses it
+    code, out, _ = run("search", "egret", "--full-check", *opts, env=quick)
+    assert (code, out) == (0, "a.md\n")
+    corpus.add("b.md", title="Egret nest")  # a new file changes the folder: noticed
+    code, out, _ = run("search", "egret", *opts, env=quick)
+    assert (code, sorted(out.split())) == (0, ["a.md", "b.md"])
+    assert run("search", "nest", "--quick-check-files", "-1", *opts)[0] == 2

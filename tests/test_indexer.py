@@ -221,3 +221,101 @@ def test_scan_follows_links_inside_and_skips_hidden(corpus: Corpus, tmp_path: Pa
     (corpus.root / "loop").symlink_to(corpus.root)
     (corpus.root / "alias.md").symlink_to(corpus.root / "a.md")
     assert sorted(indexer.scan(corpus.root)) == ["a.md"]
+
+
+# ---------------------------------------------------------------- quick freshness check
+
+
+def _age_folders(root: Path, seconds: int = 60) -> None:
+    """Set every folder's mtime into the past, as if the last change were a while ago."""
+    past = os.stat(root).st_mtime - seconds
+    for d in [root, *(p for p in root.rglob("*") if p.is_dir())]:
+        os.utime(d, (past, past))
+
+
+def _no_file_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(folder: object) -> None:
+        raise AssertionError("the quick check must not scan the files")
+
+    monkeypatch.setattr(indexer, "scan", refuse)
+
+
+def test_quick_check_answers_from_folder_mtimes(corpus: Corpus, index_dir: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus.add("a.md", title="Alpha")
+    corpus.add("sub/b.md", title="Beta")
+    _age_folders(corpus.root)
+    indexer.update(corpus.root, index_dir)
+    assert (index_dir / indexer.STATE_FILE).exists()
+    with monkeypatch.context() as m:
+        _no_file_scan(m)
+        assert indexer.folder_unchanged(corpus.root, index_dir, min_files=1)
+        assert indexer.refresh(corpus.root, index_dir, quick_check_files=1).action == "fresh"
+        # below the threshold the full check runs (and here, the scan is refused)
+        with pytest.raises(AssertionError, match="must not scan"):
+            indexer.refresh(corpus.root, index_dir, quick_check_files=3)
+    # a file added in a subfolder changes that folder's mtime: noticed
+    corpus.add("sub/c.md", title="Gamma")
+    assert not indexer.folder_unchanged(corpus.root, index_dir, min_files=1)
+    fresh = indexer.refresh(corpus.root, index_dir, quick_check_files=1)
+    assert fresh.action == "updated" and fresh.report and fresh.report.added == 1
+    # a deletion, and a save by rename (what editors and sed -i do), are noticed too
+    _age_folders(corpus.root)
+    assert indexer.refresh(corpus.root, index_dir, quick_check_files=1).action == "fresh"
+    corpus.delete("a.md")
+    assert indexer.refresh(corpus.root, index_dir, quick_check_files=1).action == "updated"
+    _age_folders(corpus.root)
+    assert indexer.refresh(corpus.root, index_dir, quick_check_files=1).action == "fresh"
+    corpus.add("sub/b.md.tmp-save", title="Beta renamed").rename(corpus.root / "sub/b.md")
+    assert indexer.refresh(corpus.root, index_dir, quick_check_files=1).action == "updated"
+    assert titles(index_dir, "beta") == ["Beta renamed"]
+
+
+def test_quick_check_misses_in_place_rewrites_which_full_check_finds(
+        corpus: Corpus, index_dir: Path) -> None:
+    corpus.add("a.md", title="Alpha")
+    _age_folders(corpus.root)
+    indexer.update(corpus.root, index_dir)
+    folder_mtime = os.stat(corpus.root).st_mtime_ns
+    corpus.add("a.md", title="Alpha rewritten in place")  # same inode: folder unchanged
+    assert os.stat(corpus.root).st_mtime_ns == folder_mtime
+    assert indexer.refresh(corpus.root, index_dir, quick_check_files=1).action == "fresh"
+    assert indexer.refresh(corpus.root, index_dir, quick_check_files=None).action == "updated"
+    assert titles(index_dir, "rewritten") == ["Alpha rewritten in place"]
+
+
+def test_quick_check_distrusts_recent_folders_and_other_commits(
+        corpus: Corpus, index_dir: Path) -> None:
+    corpus.add("a.md", title="Alpha")
+    indexer.update(corpus.root, index_dir)  # the folder changed just now: racy
+    assert not (index_dir / indexer.STATE_FILE).exists()
+    assert not indexer.folder_unchanged(corpus.root, index_dir, min_files=1)
+    _age_folders(corpus.root)
+    assert indexer.check(corpus.root, index_dir).is_empty  # records the state
+    state = (index_dir / indexer.STATE_FILE).read_bytes()
+    assert indexer.folder_unchanged(corpus.root, index_dir, min_files=1)
+    # a record left from an older commit is ignored
+    corpus.add("b.md", title="Beta")
+    _age_folders(corpus.root)
+    indexer.update(corpus.root, index_dir)
+    (index_dir / indexer.STATE_FILE).write_bytes(state)
+    assert not indexer.folder_unchanged(corpus.root, index_dir, min_files=1)
+    # so is one for another folder, or a damaged one
+    assert indexer.check(corpus.root, index_dir).is_empty
+    assert indexer.folder_unchanged(corpus.root, index_dir, min_files=1)
+    assert not indexer.folder_unchanged(corpus.root / "elsewhere", index_dir, min_files=1)
+    for junk in (b"", b"[]", b'{"version": 1}', b"\xff{"):
+        (index_dir / indexer.STATE_FILE).write_bytes(junk)
+        assert not indexer.folder_unchanged(corpus.root, index_dir, min_files=1)
+
+
+def test_a_failing_file_keeps_the_full_check(corpus: Corpus, index_dir: Path) -> None:
+    corpus.add("a.md", title="Alpha")
+    corpus.write_raw("bad.md", "---\ntitle: [unclosed\n---\n")
+    _age_folders(corpus.root)
+    report = indexer.update(corpus.root, index_dir)
+    assert report.failed
+    assert not indexer.folder_unchanged(corpus.root, index_dir, min_files=1)
+    corpus.write_raw("bad.md", "---\ntitle: Fixed in place\n---\n")
+    assert indexer.refresh(corpus.root, index_dir, quick_check_files=1).action == "updated"
+    assert titles(index_dir, "fixed") == ["Fixed in place"]

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .. import output
+from .. import config, output
 from ..errors import ExitCode, SearchkitError
 from ..output import Format
 from ..results import FACET_NAMES, FIELDS, Filters, SearchResults
@@ -60,10 +60,11 @@ QueryArg = Annotated[str, typer.Argument(
     autocompletion=complete_query)]
 
 
-def _refresh(index_dir: str, folder: str) -> None:
+def _refresh(index_dir: str, folder: str, quick_check_files: int | None) -> None:
     from .. import indexer
 
-    fresh = indexer.refresh(folder, index_dir, progress=progress())
+    fresh = indexer.refresh(folder, index_dir, progress=progress(),
+                            quick_check_files=quick_check_files)
     if fresh.action == "busy":
         err("Note: another process is updating the index; answering from the current "
             "snapshot.")
@@ -133,6 +134,14 @@ def search_cmd(
         "--batch", help="Run one query per line of FILE (- for stdin); write JSONL.")] = None,
     refresh: Annotated[bool, typer.Option(
         "--refresh/--no-refresh", help="Update a stale index before answering.")] = True,
+    full_check: Annotated[bool, typer.Option(
+        "--full-check", help="Stat every clipping file for changes, however large the "
+                             "folder.")] = False,
+    quick_check_files: Annotated[int, typer.Option(
+        "--quick-check-files", envvar=config.ENV_QUICK_CHECK, show_envvar=True,
+        min=0, help="From this many clippings on, look for changes by the folders' "
+                    "timestamps only (a file rewritten in place waits for `searchkit "
+                    "index`); 0: never.")] = config.DEFAULT_QUICK_CHECK_FILES,
     timeout: Annotated[float, typer.Option(
         "--timeout", min=0, help="Seconds a search may take before it is stopped (0: no "
                                  "limit).")] = 10.0,
@@ -156,7 +165,9 @@ def search_cmd(
         min_quality=min_quality,
     )
     index_dir, folder = paths(index, seeds)
-    guard(debug, lambda: _refresh(index_dir, folder) if refresh else _require_index(index_dir))
+    quick = None if full_check or quick_check_files == 0 else quick_check_files
+    guard(debug, lambda: _refresh(index_dir, folder, quick) if refresh
+          else _require_index(index_dir))
 
     def run(text: str) -> SearchResults:
         return search_mod.search(
