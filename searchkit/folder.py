@@ -8,6 +8,7 @@ imports Whoosh, so another engine could reuse it unchanged.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import stat
 import time
@@ -165,6 +166,27 @@ def _provider(doc: dict[str, Any], provider: documents.Provider | None) -> None:
         doc["provider_name"] = provider.name or provider.domain
 
 
+def text_of(title: str, excerpt: str, provider: str, topics: Sequence[str]) -> str:
+    """The combined default-search text of an entry (see ``schema``)."""
+    return "\n".join([title] * schema.TITLE_WEIGHT + [excerpt, provider, *topics])
+
+
+def group_of(canonical: str) -> int:
+    """A signed 64-bit hash of a canonical URL, never 0: one value per article."""
+    digest = hashlib.blake2b(canonical.encode("utf-8", "surrogatepass"), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True) or 1
+
+
+def finish_entry(doc: dict[str, Any]) -> dict[str, Any]:
+    """Add the derived fields (combined text, spelling words, article group)."""
+    title, excerpt = doc.get("title") or "", doc.get("excerpt") or ""
+    doc["text"] = text_of(title, excerpt, doc.get("provider") or "",
+                          doc.get("topic_list") or ())
+    doc["spell"] = f"{title}\n{excerpt}"
+    doc["group"] = group_of(doc["canonical"])
+    return doc
+
+
 def entries_for(clip: documents.Clipping, stamp: str) -> list[dict[str, Any]]:
     """The index entries of one clipping: itself first, then its related articles."""
     key = clip.id
@@ -175,14 +197,12 @@ def entries_for(clip: documents.Clipping, stamp: str) -> list[dict[str, Any]]:
         "parent": "",
         "title": clip.title,
         "excerpt": clip.excerpt,
-        "related": "\n".join(r.title for r in clip.related),
         "type": clip.type,
         "url": clip.url,
         "canonical": clip.canonical_url or f"entry:{key}",
         "topic_list": list(clip.topics),
         "stamp": stamp,
     }
-    main["spell"] = f"{clip.title}\n{clip.excerpt}"
     if clip.source_id:
         main["source_id"] = clip.source_id
     add_topics(main, clip.topics)
@@ -190,7 +210,7 @@ def entries_for(clip: documents.Clipping, stamp: str) -> list[dict[str, Any]]:
     if clip.quality is not None:
         main["quality"] = clip.quality
     _dated(main, clip.published)
-    out = [main]
+    out = [finish_entry(main)]
     for i, rel in enumerate(clip.related, start=1):
         rkey = f"{key}#{i}"
         doc: dict[str, Any] = {
@@ -200,7 +220,6 @@ def entries_for(clip: documents.Clipping, stamp: str) -> list[dict[str, Any]]:
             "parent": key,
             "title": rel.title,
             "excerpt": rel.excerpt,
-            "spell": f"{rel.title}\n{rel.excerpt}",
             "type": rel.type,
             "url": rel.url,
             "canonical": rel.canonical_url or f"entry:{rkey}",
@@ -211,7 +230,7 @@ def entries_for(clip: documents.Clipping, stamp: str) -> list[dict[str, Any]]:
         if rel.quality is not None:
             doc["quality"] = rel.quality
         _dated(doc, rel.published)
-        out.append(doc)
+        out.append(finish_entry(doc))
     return out
 
 

@@ -48,6 +48,7 @@ from .folder import (
     Scan,
     add_topics,
     diff_folder,
+    finish_entry,
     load_many,
     scan,
     sha_of,
@@ -785,22 +786,18 @@ def _stored_entries(reader: Any) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for path, stored in by_path.items():
         stored.sort(key=lambda f: (f.get("kind") != schema.KIND_CLIPPING, f.get("key", "")))
-        out[path] = [_doc_from_stored(f, stored) for f in stored]
+        out[path] = [_doc_from_stored(f) for f in stored]
     return out
 
 
-def _doc_from_stored(f: dict[str, Any], siblings: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def _doc_from_stored(f: dict[str, Any]) -> dict[str, Any]:
     doc = {k: v for k, v in f.items() if v is not None}
-    doc["spell"] = f"{f.get('title', '')}\n{f.get('excerpt', '')}"
     add_topics(doc, f.get("topic_list") or [])
     if f.get("provider") or f.get("domain"):
         doc["provider_name"] = f.get("provider") or f.get("domain")
-    if f.get("kind") == schema.KIND_CLIPPING:
-        doc["related"] = "\n".join(
-            s.get("title", "") for s in siblings if s.get("kind") == schema.KIND_RELATED)
     if "published" in doc:
         doc["day"] = doc["published"] // 86_400
-    return doc
+    return finish_entry(doc)
 
 
 def recorded_folder(index_dir: str | os.PathLike[str]) -> str | None:

@@ -273,7 +273,7 @@ def _precheck(text: str) -> None:
 
 
 def _postcheck(source: str, q: wq.Query) -> None:
-    for node in _walk(q):
+    for node in walk(q):
         if isinstance(node, (wq.Wildcard, wq.Prefix)):
             literal = re.split(r"[*?]", node.text, maxsplit=1)[0]
             if isinstance(node, wq.Wildcard) and len(literal) < MIN_WILDCARD_PREFIX:
@@ -290,7 +290,7 @@ def _postcheck(source: str, q: wq.Query) -> None:
                              f"{node.fieldname}:")
 
 
-def _walk(q: wq.Query) -> Iterable[wq.Query]:
+def walk(q: wq.Query) -> Iterable[wq.Query]:
     stack = [q]
     while stack:
         node = stack.pop()
@@ -304,7 +304,7 @@ def check_breadth(reader: Any, q: wq.Query, source: str) -> None:
 
     Counting stops at the cap, so the check costs at most MAX_EXPANSION term reads
     per pattern, however large the vocabulary."""
-    for node in _walk(q):
+    for node in walk(q):
         if isinstance(node, (wq.Prefix, wq.Wildcard)):
             expanded = sum(1 for _ in itertools.islice(node._btexts(reader),
                                                        MAX_EXPANSION + 1))
@@ -410,7 +410,7 @@ def is_plain_words(text: str, q: wq.Query) -> bool:
     if _OPERATORS.search(text):
         return False
     words = {t for f, t in q.iter_all_terms() if f in schema.TEXT_FIELDS}
-    return len(words) > 1 and not any(isinstance(n, wq.Not) for n in _walk(q))
+    return len(words) > 1 and not any(isinstance(n, wq.Not) for n in walk(q))
 
 
 def user_words(text: str) -> list[str]:

@@ -4,11 +4,18 @@ One index entry per clipping (``kind:clipping``) and one per related article
 (``kind:related``, linked to its clipping by ``parent``). Text fields share one
 analyzer at index and query time: words, lower case, accents folded, English
 stop words dropped, Porter2 (Snowball English) stems.
+
+Words without a field name search one combined field, ``text``: the title twice, the
+excerpt, the provider's name and the topics. One posting list per word instead of
+one per field is what keeps a search at 100k clippings in tens of milliseconds; the
+repeated title is BM25F's title weight of 2 in its simplest form (weights applied
+to term frequencies, one length normalisation). ``title:``, ``excerpt:``,
+``provider:`` and ``topic:`` keep fields of their own.
 """
 
 from __future__ import annotations
 
-from whoosh import fields
+from whoosh import columns, fields
 from whoosh.analysis import (
     Analyzer,
     CharsetFilter,
@@ -22,14 +29,16 @@ from whoosh.lang.porter2 import stem as porter2_stem
 from whoosh.support.charset import accent_map
 
 # Bump whenever fields or analysis change: an index of another version is rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 KIND_CLIPPING = "clipping"
 KIND_RELATED = "related"
 
-# Fields searched by words that carry no field name, and their BM25F weights.
-TEXT_FIELDS = ("title", "excerpt", "provider", "topics", "related")
-FIELD_BOOSTS = {"title": 2.0, "excerpt": 1.0, "provider": 1.0, "topics": 1.0, "related": 0.5}
+# The field searched by words that carry no field name.
+TEXT_FIELDS = ("text",)
+TITLE_WEIGHT = 2  # times the title is repeated in ``text``
+# Fields whose words are highlighted in hits.
+HIGHLIGHT_FIELDS = ("text", "title", "excerpt")
 
 # English stop words: pronouns, auxiliaries, articles, conjunctions and the emptiest
 # prepositions (NLTK's list, plus "has" and "will"), without the words that matter in news:
@@ -80,16 +89,15 @@ def build_schema() -> fields.Schema:
         path=fields.ID(stored=True, sortable=True),
         parent=fields.ID(stored=True),
         # searchable text
-        title=fields.TEXT(analyzer=text, stored=True, field_boost=FIELD_BOOSTS["title"]),
-        excerpt=fields.TEXT(analyzer=text, stored=True, field_boost=FIELD_BOOSTS["excerpt"]),
+        text=fields.TEXT(analyzer=text),
+        title=fields.TEXT(analyzer=text, stored=True),
+        excerpt=fields.TEXT(analyzer=text, stored=True),
         # Unstemmed words of title and excerpt, for "did you mean". Not Whoosh's
         # spelling=True: that sends fuzzy terms (word~) to the unstemmed words and
         # then looks them up among the stems, so they never match.
         spell=fields.TEXT(analyzer=name_analyzer(), phrase=False),
-        provider=fields.TEXT(analyzer=name_analyzer(), stored=True,
-                             field_boost=FIELD_BOOSTS["provider"]),
-        topics=fields.TEXT(analyzer=text, field_boost=FIELD_BOOSTS["topics"]),
-        related=fields.TEXT(analyzer=text, field_boost=FIELD_BOOSTS["related"]),
+        provider=fields.TEXT(analyzer=name_analyzer(), stored=True),
+        topics=fields.TEXT(analyzer=text),
         # exact values (filters and facets)
         domain=fields.ID(stored=True, analyzer=_exact_lower()),
         provider_name=fields.ID(sortable=True),
@@ -98,7 +106,10 @@ def build_schema() -> fields.Schema:
         type=fields.ID(stored=True, analyzer=_exact_lower()),
         source_id=fields.ID(stored=True),
         url=fields.ID(stored=True),
-        canonical=fields.ID(stored=True, sortable=True),
+        canonical=fields.ID(stored=True),
+        # 64-bit hash of ``canonical``: entries with the same value are one article
+        # (collapsing reads the whole column as one array; strings cost ~2 us each)
+        group=fields.COLUMN(columns.NumericColumn("q", default=0)),
         # numbers and dates: epoch seconds, and whole days for fast day-range queries
         published=fields.NUMERIC(numtype=int, bits=64, signed=True, stored=True,
                                  sortable=True),

@@ -106,15 +106,18 @@ def test_malformed_queries_exit_2(seeds_index: Path, text: str, problem: str) ->
 
 def test_time_budget_stops_a_slow_search(big_vocab: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    real = search._Deadline.__init__
-
-    def already_late(self: search._Deadline, child: object, seconds: float) -> None:
-        real(self, child, seconds)
-        self.deadline = 0.0  # as if the budget were spent before the first document
-
-    monkeypatch.setattr(search._Deadline, "__init__", already_late)
+    # as if the budget were spent before the first document
+    monkeypatch.setattr(search, "_deadline", lambda seconds: 0.0)
     with pytest.raises(QueryError, match=r"took longer than 0.5s \(--timeout\)"):
         search.search(big_vocab, "", filters=search.Filters(kinds=("clipping",)), timeout=0.5)
+    # sorted and faceted searches run through the other collection path
+    with pytest.raises(QueryError, match=r"took longer than 0.5s"):
+        search.search(big_vocab, "", filters=search.Filters(kinds=("clipping",)), timeout=0.5,
+                      sort="-date")
+    with pytest.raises(QueryError, match=r"took longer than 0.5s"):
+        search.search(big_vocab, "", filters=search.Filters(kinds=("clipping",)), timeout=0.5,
+                      facets=("year",))
+    monkeypatch.undo()
     # without a budget the same search completes
     assert search.search(big_vocab, "", filters=search.Filters(kinds=("clipping",)),
                          timeout=None).total == 600

@@ -29,8 +29,8 @@ def test_first_run_adds_every_file_and_related_entries(corpus: Corpus, index_dir
     assert (report.added, report.updated, report.deleted, report.unchanged) == (2, 0, 0, 0)
     assert report.committed and not report.failed
     assert ids(index_dir, "story") == ["a.md", "sub/b.txt"]
-    # a clipping entry also carries its related articles' titles
-    assert ids(index_dir, "follow") == ["a.md", "a.md#1"]
+    # a related article's words find the related entry, not its clipping
+    assert ids(index_dir, "follow") == ["a.md#1"]
     stats = search.stats(index_dir)
     assert (stats["clippings"], stats["related"]) == (2, 1)
 
@@ -54,7 +54,7 @@ def test_modify_delete_and_add(corpus: Corpus, index_dir: Path) -> None:
     report = indexer.update(corpus.root, index_dir)
     assert (report.added, report.updated, report.deleted) == (1, 1, 1)
     assert titles(index_dir, "alpha") == ["Alpha new"]
-    assert ids(index_dir, "rel") == ["a.md", "a.md#1"]  # old related entries are gone
+    assert ids(index_dir, "rel") == ["a.md#1"]  # old related entries are gone
     assert ids(index_dir, "two") == []
     assert titles(index_dir, "beta") == []
     assert titles(index_dir, "gamma") == ["Gamma"]
