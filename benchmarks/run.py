@@ -359,9 +359,14 @@ def whole_process(index_dir: str, specs: list[dict[str, Any]], n: int,
                                              "--no-refresh"]
         if with_refresh:
             cmds[f"refresh|{s['name']}"] = [*search, s["q"], "--index", index_dir]
+    if with_refresh and specs:  # what the quick freshness check saves at this size
+        cmds[f"full-check|{specs[0]['name']}"] = [*search, specs[0]["q"], "--index",
+                                                  index_dir, "--full-check"]
     med = rounds(cmds, n)
     out: dict[str, Any] = {"runs": n, "bare_python_ms": med.pop("python -c pass"),
                            "floor_ms": med.pop("import floor"), "no_refresh": {}, "refresh": {}}
+    out["full_check"] = {k.split("|", 1)[1]: med.pop(k) for k in list(med)
+                         if k.startswith("full-check|")}
     for k, v in med.items():
         mode, name = k.split("|", 1)
         out["no_refresh" if mode == "--no-refresh" else "refresh"][name] = v
@@ -719,6 +724,8 @@ def corpus_md(c: dict[str, Any]) -> list[str]:
         L.append(f"| `search --no-refresh` {name} | {fmt(v)} |")
     for name, v in wp["refresh"].items():
         L.append(f"| `search` (refresh) {name} | {fmt(v)} |")
+    for name, v in wp.get("full_check", {}).items():
+        L.append(f"| `search --full-check` {name} | {fmt(v)} |")
     L.append("")
     cmp_ = c.get("compare")
     if cmp_:
@@ -828,9 +835,87 @@ def markdown(result: dict[str, Any]) -> str:
     if result.get("synthetic"):
         L += importtime_md("Start-up imports of `search QUERY --no-refresh` on the synthetic "
                            "index", result["synthetic"]["whole_process"]["importtime"])
+    if result.get("profiles"):
+        L += profiles_md(result["profiles"])
     if result.get("skipped"):
         L += ["## Skipped", ""] + [f"- {s}" for s in result["skipped"]] + [""]
     return "\n".join(L)
+
+
+# ---------------------------------------------------------------- profiles
+
+
+def profiles(corpus: str, work: str) -> dict[str, Any]:
+    """Where the time goes, measured after every timing so it disturbs none of them."""
+    out: dict[str, Any] = {}
+    index_dir = os.path.join(work, "index-synthetic")
+    qfile = os.path.join(work, "queries-synthetic.json")
+    log("profile: queries (cProfile, 2 rounds)")
+    out["queries"] = worker("profile-queries", index_dir, qfile,
+                            os.path.join(work, "queries.prof"))
+    log("profile: no-op freshness check")
+    out["refresh"] = worker("profile-refresh", corpus, index_dir,
+                            os.path.join(work, "refresh.prof"))
+    log("profile: index anatomy")
+    out["anatomy"] = worker("anatomy", index_dir)
+    subset = os.path.join(work, "profile-subset")
+    shutil.rmtree(subset, ignore_errors=True)
+    os.makedirs(subset)
+    names = sorted(os.listdir(corpus))[:5000]
+    for name in names:
+        os.link(os.path.join(corpus, name), os.path.join(subset, name))
+    out["build_subset_files"] = len(names)
+    log(f"profile: build of {len(names):,} files in one process")
+    ix = os.path.join(work, "index-profile")
+    shutil.rmtree(ix, ignore_errors=True)
+    out["build_5000_one_process"] = worker("profile-build", subset, ix,
+                                           os.path.join(work, "build.prof"))
+    for v in out.values():
+        if isinstance(v, dict):
+            v.pop("profile", None)
+    return out
+
+
+def profiles_md(p: dict[str, Any]) -> list[str]:
+    L = ["## Profiles (cProfile, after all timings; times include profiler overhead)", ""]
+
+    def table(title: str, rows: list[dict[str, Any]], n: int = 12) -> None:
+        L.extend([f"{title}", "", "| function | calls | own s | cumulative s |",
+                  "|---|---:|---:|---:|"])
+        for r in rows[:n]:
+            L.append(f"| `{r['function']}` | {r['calls']:,} | {r['tottime_s']:.2f} | "
+                     f"{r['cumtime_s']:.2f} |")
+        L.append("")
+
+    if "queries" in p:
+        table("In-process query set at full size, 2 rounds — by cumulative time:",
+              p["queries"]["top"]["by_cumtime"], 18)
+    if "refresh" in p:
+        r = p["refresh"]
+        L += [f"No-op freshness check at full size: scan {fmt(r['scan_ms'], 0)} ms, open + "
+              f"manifest {fmt(r['open_and_manifest_ms'], 0)} ms, `indexer.check` "
+              f"{fmt(r['check_ms'], 0)} ms, `indexer.refresh` {fmt(r['refresh_noop_ms'], 0)} ms "
+              "(best of 3, no profiler).", ""]
+        table("`indexer.refresh` with nothing to do — by own time:",
+              r["top"]["by_tottime"], 8)
+    if "build_5000_one_process" in p:
+        b = p["build_5000_one_process"]["top"]
+        table(f"Build of the first {p.get('build_subset_files', 5000):,} synthetic files, "
+              "`workers=1` — by cumulative time:",
+              b["by_cumtime"], 16)
+        table("… by own time:", b["by_tottime"], 12)
+    if "anatomy" in p:
+        a = p["anatomy"]
+        total = sum(a["bytes_by_kind"].values())
+        L += ["Index anatomy at full size: bytes by file kind — " + ", ".join(
+            f"{k} {v / 1e6:,.0f} MB ({v / total:.0%})" for k, v in
+            list(a["bytes_by_kind"].items())[:8]) + ".", "",
+            f"Terms and postings per field (largest segment, {a['segment_entries']:,} "
+            "entries):", "", "| field | terms | term bytes | postings |", "|---|---:|---:|---:|"]
+        for name, f in a["fields"].items():
+            L.append(f"| {name} | {f['terms']:,} | {f['term_bytes']:,} | {f['postings']:,} |")
+        L.append("")
+    return L
 
 
 # ---------------------------------------------------------------- main
@@ -852,10 +937,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-compare", action="store_true", help="skip FTS5/ripgrep/recoll")
     ap.add_argument("--no-recoll", action="store_true", help="skip recoll")
     ap.add_argument("--no-compile", action="store_true", help="skip compileall")
+    ap.add_argument("--profile", action=argparse.BooleanOptionalAction, default=None,
+                    help="cProfile the queries, a 5,000-file build and the freshness check "
+                         "after all timings (default: on unless --quick)")
     opts = ap.parse_args(argv)
     started = time.perf_counter()
     if opts.real is None:
         opts.real = not opts.quick
+    if opts.profile is None:
+        opts.profile = not opts.quick
     if opts.quick:
         opts.no_recoll = True
     opts.repeat = 5 if opts.quick else 30  # in-process samples per query
@@ -921,6 +1011,8 @@ def main(argv: list[str] | None = None) -> int:
             result["skipped"].append("real corpus (--no-real)")
         if opts.quick:
             result["skipped"].append("real corpus and recoll (--quick)")
+        if opts.profile:
+            result["profiles"] = profiles(corpus, work)
     finally:
         if not opts.keep and not opts.work:
             shutil.rmtree(work, ignore_errors=True)

@@ -10,6 +10,8 @@ Jobs:
   fts5-queries DB QUERIES REPEAT in-process FTS5 latencies
   profile-build FOLDER INDEX OUT cProfile of a full build (top functions -> JSON)
   profile-queries INDEX QUERIES OUT  cProfile of the query set
+  profile-refresh FOLDER INDEX OUT   a no-op freshness check: pieces and profile
+  anatomy INDEX                  index bytes by file kind, terms and postings by field
 
 QUERIES is a JSON file written by run.py (a list of query specs).
 """
@@ -139,7 +141,10 @@ FTS_WEIGHTS = (2.0, 1.0, 1.0, 1.0, 0.5)  # searchkit's BM25F field boosts
 def _entries(folder: str) -> tuple[list[dict[str, Any]], int, float]:
     """Every index entry searchkit would write, parsed by searchkit's own loader."""
     from searchkit import documents
-    from searchkit.folder import entries_for, scan
+    try:
+        from searchkit.folder import entries_for, scan
+    except ImportError:  # before the folder/indexer split (commit 8b083ee)
+        from searchkit.indexer import entries_for, scan  # type: ignore[no-redef]
 
     started = time.perf_counter()
     files = scan(folder)
@@ -249,18 +254,25 @@ def job_fts5_queries(db: str, queries_path: str, repeat: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- profiles
 
 
-def _top(prof_path: str, n: int = 25) -> list[dict[str, Any]]:
+def _short(path: str) -> str:
+    for marker in ("site-packages/", "/searchkit/", "/lib/python3"):
+        if marker in path:
+            tail = path.split(marker, 1)[1]
+            return ("searchkit/" + tail) if marker == "/searchkit/" else tail
+    return path
+
+
+def _top(prof_path: str, n: int = 15) -> dict[str, list[dict[str, Any]]]:
+    """The functions with the most own time and the most cumulative time."""
     import pstats
 
     st = pstats.Stats(prof_path)
     rows = []
     for (file, line, func), (_cc, nc, tt, ct, _callers) in st.stats.items():  # type: ignore[attr-defined]
-        rows.append({"function": f"{os.path.relpath(file) if file.startswith('/') else file}"
-                                 f":{line}({func})", "calls": nc,
-                     "tottime_s": round(tt, 4), "cumtime_s": round(ct, 4)})
-    by_tot = sorted(rows, key=lambda r: -r["tottime_s"])[:n]
-    by_cum = sorted(rows, key=lambda r: -r["cumtime_s"])[:n]
-    return [{"by": "tottime", "rows": by_tot}, {"by": "cumtime", "rows": by_cum}]
+        rows.append({"function": f"{_short(file)}:{line}({func})", "calls": nc,
+                     "tottime_s": round(tt, 3), "cumtime_s": round(ct, 3)})
+    return {"by_tottime": sorted(rows, key=lambda r: -r["tottime_s"])[:n],
+            "by_cumtime": sorted(rows, key=lambda r: -r["cumtime_s"])[:n]}
 
 
 def job_profile_build(folder: str, index_dir: str, out_prof: str) -> dict[str, Any]:
@@ -280,19 +292,86 @@ def job_profile_queries(index_dir: str, queries_path: str, out_prof: str) -> dic
 
     from searchkit import search as search_mod
     specs = [s for s in json.load(open(queries_path, encoding="utf-8")) if not s.get("sort")]
+    ok = []
     for s in specs:
-        search_mod.search(index_dir, s["q"])
+        try:
+            search_mod.search(index_dir, s["q"])
+            ok.append(s)
+        except Exception:  # noqa: BLE001 - refused queries are reported by job_queries
+            pass
     prof = cProfile.Profile()
     prof.enable()
-    for _ in range(5):
-        for s in specs:
+    for _ in range(2):
+        for s in ok:
             search_mod.search(index_dir, s["q"])
     prof.disable()
     prof.dump_stats(out_prof)
     return {"profile": out_prof, "top": _top(out_prof)}
 
 
+def job_profile_refresh(folder: str, index_dir: str, out_prof: str) -> dict[str, Any]:
+    """What a no-op freshness check costs, piece by piece, and its profile."""
+    import cProfile
+
+    from searchkit import indexer
+    try:
+        from searchkit.folder import scan
+    except ImportError:
+        scan = indexer.scan  # type: ignore[attr-defined]
+
+    def best(fn: Any) -> float:
+        fn()
+        xs = []
+        for _ in range(3):
+            t = time.perf_counter()
+            fn()
+            xs.append(time.perf_counter() - t)
+        return min(xs) * 1000
+
+    def manifest() -> None:
+        ix = indexer.open_index(index_dir)
+        with ix.reader() as r:
+            indexer.read_manifest(r)
+
+    out = {"scan_ms": best(lambda: scan(folder)), "open_and_manifest_ms": best(manifest),
+           "check_ms": best(lambda: indexer.check(folder, index_dir)),
+           "refresh_noop_ms": best(lambda: indexer.refresh(folder, index_dir))}
+    prof = cProfile.Profile()
+    prof.enable()
+    indexer.refresh(folder, index_dir)
+    prof.disable()
+    prof.dump_stats(out_prof)
+    return {**out, "profile": out_prof, "top": _top(out_prof)}
+
+
+def job_anatomy(index_dir: str) -> dict[str, Any]:
+    """Index bytes by file kind, and terms/postings per field of the largest segment."""
+    from searchkit import indexer
+
+    by_kind: dict[str, int] = {}
+    for name in os.listdir(index_dir):
+        kind = name.rsplit(".", 1)[-1] if "." in name else name
+        if name.endswith(".col"):
+            kind = name.split(".", 1)[1]  # "<field>.col"
+        by_kind[kind] = by_kind.get(kind, 0) + os.path.getsize(os.path.join(index_dir, name))
+    ix = indexer.open_index(index_dir)
+    fields: dict[str, dict[str, int]] = {}
+    with ix.reader() as r:
+        leaf = max(r.leaf_readers(), key=lambda lr: lr[0].doc_count_all())[0]
+        for fieldname, text in leaf.all_terms():
+            f = fields.setdefault(fieldname, {"terms": 0, "term_bytes": 0, "postings": 0})
+            f["terms"] += 1
+            f["term_bytes"] += len(text)
+            f["postings"] += leaf.doc_frequency(fieldname, text)
+        entries = leaf.doc_count_all()
+    return {"bytes_by_kind": dict(sorted(by_kind.items(), key=lambda kv: -kv[1])),
+            "segment_entries": entries,
+            "fields": dict(sorted(fields.items(), key=lambda kv: -kv[1]["terms"]))}
+
+
 JOBS = {
+    "profile-refresh": job_profile_refresh,
+    "anatomy": job_anatomy,
     "build": job_build,
     "queries": job_queries,
     "stats": job_stats,
