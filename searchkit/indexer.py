@@ -286,6 +286,7 @@ def check(folder: str | os.PathLike[str], index_dir: str | os.PathLike[str]) -> 
 
 STATE_FILE = "searchkit-folders.json"
 STATE_VERSION = 1
+_STATE_TEMP = re.compile(rf"^{re.escape(STATE_FILE)}\.\d+\.tmp$")
 QUICK_CHECK_FILES = DEFAULT_QUICK_CHECK_FILES  # below this, search stats every file
 RACY_NS = 2_000_000_000
 
@@ -382,6 +383,9 @@ def leftovers(names: Iterable[str], generation: int, segment_ids: Iterable[str],
     live = set(segment_ids)
     out: list[str] = []
     for name in names:
+        if _STATE_TEMP.match(name):  # a folder record whose writer was killed
+            out.append(name)
+            continue
         m = _ANY_TOC.match(name)
         if m:
             if m.group(2) or int(m.group(1)) != generation:

@@ -92,12 +92,13 @@ def search_state(ix: Path, word: str = "clipping") -> State:
 
 
 def live_files(ix: Path) -> set[str]:
-    """The files the newest commit needs: its TOC, its segments' files, the lock file."""
+    """The files the newest commit needs: its TOC, its segments' files, the lock file,
+    and the quick-check record of the folder (a hint, rewritten by every check)."""
     toc = whoosh_index.TOC.read(FileStorage(str(ix)), "MAIN")
     ids = {seg.segment_id() for seg in toc.segments}
     names = set(os.listdir(ix))
-    return {n for n in names if n == LOCK or n == f"_MAIN_{toc.generation}.toc"
-            or n.split(".", 1)[0] in ids}
+    return {n for n in names if n in (LOCK, indexer.STATE_FILE)
+            or n == f"_MAIN_{toc.generation}.toc" or n.split(".", 1)[0] in ids}
 
 
 def orphans(ix: Path) -> set[str]:

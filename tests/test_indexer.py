@@ -319,3 +319,15 @@ def test_a_failing_file_keeps_the_full_check(corpus: Corpus, index_dir: Path) ->
     corpus.write_raw("bad.md", "---\ntitle: Fixed in place\n---\n")
     assert indexer.refresh(corpus.root, index_dir, quick_check_files=1).action == "updated"
     assert titles(index_dir, "fixed") == ["Fixed in place"]
+
+
+def test_a_record_left_half_written_is_swept_by_the_next_commit(corpus: Corpus,
+                                                                  index_dir: Path) -> None:
+    corpus.add("a.md", title="Alpha")
+    indexer.update(corpus.root, index_dir)
+    stray = index_dir / f"{indexer.STATE_FILE}.4242.tmp"  # its writer was killed
+    stray.write_text("{")
+    corpus.add("b.md", title="Beta")
+    indexer.update(corpus.root, index_dir)
+    assert not stray.exists()
+    assert titles(index_dir, "beta") == ["Beta"]
