@@ -16,14 +16,14 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import schema
 from .errors import ClippingError, ConfigError
-from .results import FolderDiff
+from .results import KIND_CLIPPING, KIND_RELATED, FolderDiff
 
 if TYPE_CHECKING:  # the loader (YAML, ftfy) is imported only when a file is read
     from . import documents
 
 SUFFIXES = (".md", ".txt", ".markdown")
+TITLE_WEIGHT = 2  # times the title is repeated in the combined ``text`` (see ``schema``)
 PARALLEL_THRESHOLD = 400  # files to parse before a second process pays for itself
 Progress = Callable[[int, int], None]
 
@@ -168,7 +168,7 @@ def _provider(doc: dict[str, Any], provider: documents.Provider | None) -> None:
 
 def text_of(title: str, excerpt: str, provider: str, topics: Sequence[str]) -> str:
     """The combined default-search text of an entry (see ``schema``)."""
-    return "\n".join([title] * schema.TITLE_WEIGHT + [excerpt, provider, *topics])
+    return "\n".join([title] * TITLE_WEIGHT + [excerpt, provider, *topics])
 
 
 def group_of(canonical: str) -> int:
@@ -192,7 +192,7 @@ def entries_for(clip: documents.Clipping, stamp: str) -> list[dict[str, Any]]:
     key = clip.id
     main: dict[str, Any] = {
         "key": key,
-        "kind": schema.KIND_CLIPPING,
+        "kind": KIND_CLIPPING,
         "path": clip.id,
         "parent": "",
         "title": clip.title,
@@ -215,7 +215,7 @@ def entries_for(clip: documents.Clipping, stamp: str) -> list[dict[str, Any]]:
         rkey = f"{key}#{i}"
         doc: dict[str, Any] = {
             "key": rkey,
-            "kind": schema.KIND_RELATED,
+            "kind": KIND_RELATED,
             "path": clip.id,
             "parent": key,
             "title": rel.title,

@@ -279,7 +279,7 @@ def check(folder: str | os.PathLike[str], index_dir: str | os.PathLike[str]) -> 
 # so comparing the folders' mtimes with those seen when the newest commit was checked
 # answers "did anything change?" with one stat per folder. What it misses is a file
 # rewritten in place (`echo >> file`): `searchkit index` and `search --full-check`
-# always stat every file, and folders under QUICK_CHECK_FILES files always get the full
+# always stat every file, and folders under DEFAULT_QUICK_CHECK_FILES always get the full
 # check. The mtimes are only trusted when they are older than RACY_NS at scan time: a
 # change in the same clock tick as the scan could otherwise leave the mtime as it was
 # (the "racy git" problem).
@@ -287,23 +287,21 @@ def check(folder: str | os.PathLike[str], index_dir: str | os.PathLike[str]) -> 
 STATE_FILE = "searchkit-folders.json"
 STATE_VERSION = 1
 _STATE_TEMP = re.compile(rf"^{re.escape(STATE_FILE)}\.\d+\.tmp$")
-QUICK_CHECK_FILES = DEFAULT_QUICK_CHECK_FILES  # below this, search stats every file
 RACY_NS = 2_000_000_000
 
 
-def _newest_generation(index_dir: str | os.PathLike[str]) -> int | None:
+def _newest_generation(index_dir: str | os.PathLike[str]) -> int:
     try:
-        gens = [int(n[6:-4]) for n in os.listdir(index_dir) if _TOC.match(n)]
+        return int(whoosh_index.TOC._latest_generation(FileStorage(str(index_dir)), INDEX_NAME))
     except OSError:
-        return None
-    return max(gens) if gens else None
+        return -1
 
 
 def save_folder_state(index_dir: str | os.PathLike[str], generation: int | None,
                       folder: str | os.PathLike[str], files: dict[str, os.stat_result]) -> None:
     """Record the folders' mtimes as of the scan that matched commit ``generation``."""
     path = os.path.join(index_dir, STATE_FILE)
-    dirs = getattr(files, "dirs", None) if isinstance(files, Scan) else None
+    dirs = files.dirs if isinstance(files, Scan) else None  # a test's stand-in: no record
     racy = time.time_ns() - RACY_NS
     try:
         if generation is None or not dirs or any(m >= racy for m in dirs.values()):
@@ -326,7 +324,7 @@ def save_folder_state(index_dir: str | os.PathLike[str], generation: int | None,
 
 
 def folder_unchanged(folder: str | os.PathLike[str], index_dir: str | os.PathLike[str],
-                     min_files: int = QUICK_CHECK_FILES) -> bool:
+                     min_files: int = DEFAULT_QUICK_CHECK_FILES) -> bool:
     """True when no folder under ``folder`` changed since the newest commit was checked.
 
     Only answers for folders of at least ``min_files`` clippings; False means "do the
@@ -820,7 +818,7 @@ def refresh(
     *,
     build_timeout: float = 30.0,
     progress: Progress | None = None,
-    quick_check_files: int | None = QUICK_CHECK_FILES,
+    quick_check_files: int | None = DEFAULT_QUICK_CHECK_FILES,
 ) -> Freshness:
     """Make the index current before a search: build it if missing, update it if stale.
 

@@ -28,15 +28,16 @@ from whoosh.analysis import (
 from whoosh.lang.porter2 import stem as porter2_stem
 from whoosh.support.charset import accent_map
 
+# The kinds are the values of the ``kind`` field; defined with the results (Whoosh-free).
+from .results import KIND_CLIPPING as KIND_CLIPPING
+from .results import KIND_RELATED as KIND_RELATED
+
 # Bump whenever fields or analysis change: an index of another version is rebuilt.
 SCHEMA_VERSION = 4
 
-KIND_CLIPPING = "clipping"
-KIND_RELATED = "related"
 
 # The field searched by words that carry no field name.
 TEXT_FIELDS = ("text",)
-TITLE_WEIGHT = 2  # times the title is repeated in ``text``
 # Fields whose words are highlighted in hits.
 HIGHLIGHT_FIELDS = ("text", "title", "excerpt")
 

@@ -6,6 +6,7 @@ Everything Whoosh-shaped stays inside ``with ix.searcher():``; callers get copie
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 import math
 import os
@@ -20,6 +21,8 @@ from typing import Any
 
 from whoosh import collectors, highlight, scoring, sorting
 from whoosh import query as wq
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from . import indexer, query, schema
 from .errors import IndexCorruptError, NotFoundError, QueryError
@@ -89,8 +92,6 @@ class _Scorer(scoring.BaseScorer):  # type: ignore[misc]
         self._max = self._score(ti.max_weight(), ti.min_length())
 
     def _score(self, weight: float, length: int) -> float:
-        from whoosh.util.numeric import length_to_byte
-
         return float(self._c * weight / (weight + self._norms[length_to_byte(length)]))
 
     def supports_block_quality(self) -> bool:
@@ -134,8 +135,6 @@ def _lengths(reader: Any, fieldname: str) -> bytes | None:
         return None
 
     def load() -> bytes | None:
-        from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-
         col = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
         if col is None:
             return b""
@@ -144,9 +143,9 @@ def _lengths(reader: Any, fieldname: str) -> bytes | None:
     return _cached(key, load)  # type: ignore[no-any-return]
 
 
+@functools.lru_cache(maxsize=64)
 def _norms(b: float, k1: float, avgfl: float) -> list[float]:
-    from whoosh.util.numeric import byte_to_length
-
+    """BM25's k1 * (1 - b + b * length / avgfl) for each of the 256 length bytes."""
     return [k1 * ((1 - b) + b * byte_to_length(i) / avgfl) for i in range(256)]
 
 
@@ -786,8 +785,9 @@ def rank_ids(index_dir: str | os.PathLike[str], texts: Sequence[str], *, depth: 
             if q is wq.NullQuery or depth < 1:
                 ranked.append([])
                 continue
-            req = _Request(text, True, depth, 0, None, 0, "relevance", (), False, False,
-                           None)
+            req = _Request(text=text, literal=True, limit=depth, offset=0, filter_q=None,
+                           snippets=0, sort="relevance", facets=(), explain=False,
+                           diagnose=False, timeout=None)
             order, _ = _reranked(searcher, _collect_top(searcher, q, req).order)
             stored = searcher.stored_fields
             ranked.append([(stored(d)["key"], stored(d).get("source_id", ""), score)

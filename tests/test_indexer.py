@@ -331,3 +331,17 @@ def test_a_record_left_half_written_is_swept_by_the_next_commit(corpus: Corpus,
     indexer.update(corpus.root, index_dir)
     assert not stray.exists()
     assert titles(index_dir, "beta") == ["Beta"]
+
+
+def test_only_the_four_engine_modules_import_whoosh() -> None:
+    """House rule: schema, indexer, query and search own Whoosh; the loader and folder
+    stages, results, output and the CLI's start-up do not pull it in."""
+    import subprocess
+    import sys
+
+    code = ("import sys, searchkit.folder, searchkit.documents, searchkit.results, "
+            "searchkit.output, searchkit.config, searchkit.cli; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'whoosh'))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert proc.stdout.strip() == "[]"
