@@ -717,16 +717,7 @@ def corpus_md(c: dict[str, Any]) -> list[str]:
     a = q["all"]
     L += [f"| **all queries pooled** | | **{fmt(a['p50'])}** | {fmt(a['p95'])} | "
           f"**{fmt(a['p99'])}** |", ""]
-    L += [f"| whole process, median of {wp['runs']} | ms |", "|---|---:|",
-          f"| `python -c pass` | {fmt(wp['bare_python_ms'])} |",
-          f"| import floor `{FLOOR_CODE}` | {fmt(wp['floor_ms'])} |"]
-    for name, v in wp["no_refresh"].items():
-        L.append(f"| `search --no-refresh` {name} | {fmt(v)} |")
-    for name, v in wp["refresh"].items():
-        L.append(f"| `search` (refresh) {name} | {fmt(v)} |")
-    for name, v in wp.get("full_check", {}).items():
-        L.append(f"| `search --full-check` {name} | {fmt(v)} |")
-    L.append("")
+    L += whole_process_md(f"whole process, median of {wp['runs']}", wp)
     cmp_ = c.get("compare")
     if cmp_:
         L += comparison_md(c, cmp_)
@@ -775,6 +766,17 @@ def comparison_md(c: dict[str, Any], cmp_: dict[str, Any]) -> list[str]:
     return L
 
 
+def whole_process_md(title: str, wp: dict[str, Any]) -> list[str]:
+    """The whole-process table: bare Python, the import floor, then search per mode."""
+    L = [f"| {title} | ms |", "|---|---:|",
+         f"| `python -c pass` | {fmt(wp['bare_python_ms'])} |",
+         f"| import floor `{FLOOR_CODE}` | {fmt(wp['floor_ms'])} |"]
+    for key, label in (("no_refresh", "`search --no-refresh`"), ("refresh", "`search` (refresh)"),
+                       ("full_check", "`search --full-check`")):
+        L += [f"| {label} {name} | {fmt(v)} |" for name, v in wp.get(key, {}).items()]
+    return L + [""]
+
+
 def importtime_md(title: str, it: dict[str, Any]) -> list[str]:
     L = [f"{title}: {it['modules']} modules, {fmt(it['total_ms'])} ms of imports "
          "(`-X importtime` inflates this a little)", "",
@@ -808,15 +810,8 @@ def markdown(result: dict[str, Any]) -> str:
     L.append("")
     if result.get("seeds"):
         s = result["seeds"]
-        L += ["## Seeds: whole-process `search` (5 clippings)", "",
-              f"| median of {s['runs']} runs | ms |", "|---|---:|",
-              f"| `python -c pass` | {fmt(s['bare_python_ms'])} |",
-              f"| import floor `{FLOOR_CODE}` | {fmt(s['floor_ms'])} |"]
-        for name, v in s["no_refresh"].items():
-            L.append(f"| `search --no-refresh` {name} | {fmt(v)} |")
-        for name, v in s["refresh"].items():
-            L.append(f"| `search` (refresh) {name} | {fmt(v)} |")
-        L.append("")
+        L += ["## Seeds: whole-process `search` (5 clippings)", ""]
+        L += whole_process_md(f"median of {s['runs']} runs", s)
         L += importtime_md("Start-up imports of `search QUERY --no-refresh` on the seeds",
                            s["importtime"])
         L += importtime_md("Start-up imports of `search --help`", s["importtime_help"])
