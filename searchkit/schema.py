@@ -15,7 +15,9 @@ to term frequencies, one length normalisation). ``title:``, ``excerpt:``,
 
 from __future__ import annotations
 
-from whoosh import columns, fields
+from typing import Any
+
+from whoosh import columns, fields, formats
 from whoosh.analysis import (
     Analyzer,
     CharsetFilter,
@@ -33,7 +35,7 @@ from .results import KIND_CLIPPING as KIND_CLIPPING
 from .results import KIND_RELATED as KIND_RELATED
 
 # Bump whenever fields or analysis change: an index of another version is rebuilt.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 # The field searched by words that carry no field name.
@@ -81,14 +83,36 @@ def _exact_lower() -> Analyzer:
     return IDTokenizer() | LowercaseFilter()
 
 
+def spell_analyzer() -> Analyzer:
+    """Words worth suggesting: unstemmed, accents folded, no stop words, 3+ letters."""
+    return name_analyzer() | StopFilter(stoplist=STOP_WORDS, minsize=3)
+
+
+class _TextColumn(fields.COLUMN):  # type: ignore[misc]
+    """A string per entry, kept only as a column: read back in bulk, never searched."""
+
+    def __init__(self) -> None:
+        super().__init__(columns.VarBytesColumn())
+
+    def to_column_value(self, value: Any) -> bytes:
+        return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+    def from_column_value(self, value: Any) -> str:
+        return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
 def build_schema() -> fields.Schema:
+    """The fields. Each indexed term costs ~80 bytes in the term file and each posting
+    a pool entry while indexing, so values nobody searches are stored, not indexed."""
     text = text_analyzer()
+    spell = fields.TEXT(analyzer=spell_analyzer(), phrase=False)
+    spell.format = formats.Existence()  # vocabulary and document counts, no frequencies
     schema = fields.Schema(
         # identity and linkage
         key=fields.ID(stored=True, unique=True),
         kind=fields.ID(stored=True, sortable=True),
         path=fields.ID(stored=True, sortable=True),
-        parent=fields.ID(stored=True),
+        parent=fields.STORED(),
         # searchable text
         text=fields.TEXT(analyzer=text),
         title=fields.TEXT(analyzer=text, stored=True),
@@ -96,7 +120,7 @@ def build_schema() -> fields.Schema:
         # Unstemmed words of title and excerpt, for "did you mean". Not Whoosh's
         # spelling=True: that sends fuzzy terms (word~) to the unstemmed words and
         # then looks them up among the stems, so they never match.
-        spell=fields.TEXT(analyzer=name_analyzer(), phrase=False),
+        spell=spell,
         provider=fields.TEXT(analyzer=name_analyzer(), stored=True),
         topics=fields.TEXT(analyzer=text),
         # exact values (filters and facets)
@@ -105,22 +129,27 @@ def build_schema() -> fields.Schema:
         topic=fields.KEYWORD(lowercase=True, commas=True),
         topic_label=fields.KEYWORD(commas=True),
         type=fields.ID(stored=True, analyzer=_exact_lower()),
-        source_id=fields.ID(stored=True),
-        url=fields.ID(stored=True),
+        source_id=fields.STORED(),
+        url=fields.STORED(),  # url: queries match the canonical form
         canonical=fields.ID(stored=True),
         # 64-bit hash of ``canonical``: entries with the same value are one article
         # (collapsing reads the whole column as one array; strings cost ~2 us each)
         group=fields.COLUMN(columns.NumericColumn("q", default=0)),
-        # numbers and dates: epoch seconds, and whole days for fast day-range queries
+        # numbers and dates: epoch seconds, and whole days for fast day-range queries.
+        # shift_step sets how many terms a value is indexed as (bits / shift_step):
+        # Whoosh's default of 4 made 16 terms per date; fewer levels cost a range
+        # query a few more terms to visit, and ranges of years or quality none.
         published=fields.NUMERIC(numtype=int, bits=64, signed=True, stored=True,
-                                 sortable=True),
-        day=fields.NUMERIC(numtype=int, bits=32, signed=True),
-        year=fields.NUMERIC(numtype=int, bits=32, stored=True, sortable=True),
-        quality=fields.NUMERIC(numtype=int, bits=32, stored=True, sortable=True),
+                                 sortable=True, shift_step=16),
+        day=fields.NUMERIC(numtype=int, bits=32, signed=True, shift_step=8),
+        year=fields.NUMERIC(numtype=int, bits=32, stored=True, sortable=True,
+                            shift_step=32),
+        quality=fields.NUMERIC(numtype=int, bits=32, stored=True, sortable=True,
+                               shift_step=32),
         # display-only values
         topic_list=fields.STORED(),
         # the manifest: "size:mtime_ns:ctime_ns:sha1" on each clipping entry
-        stamp=fields.ID(stored=True, sortable=True),
+        stamp=_TextColumn(),
     )
     # Pickled with the schema into every table of contents, so the version travels
     # with the commit it describes.

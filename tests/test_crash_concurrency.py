@@ -330,7 +330,7 @@ def _fail_fsync_of(kind: str) -> Any:
 
 # (name, where to patch, replacement factory, expected state, exception expected)
 FAULTS: list[tuple[str, Any, str, Any, str, type[BaseException] | None]] = [
-    ("flush postings", "whoosh.writing.SegmentWriter", "_flush_segment",
+    ("flush postings", "searchkit.indexer._Writer", "_flush_segment",
      lambda real: _boom, "old", IndexWriteError),
     ("fsync segment", os, "fsync", lambda real: _fail_fsync_of("segment"), "old",
      IndexWriteError),
@@ -776,7 +776,7 @@ def test_35_ctrl_c_cancels_the_writer_exits_130_and_keeps_the_last_commit(
 
 def test_35_interrupt_inside_the_library_cancels_and_releases(
         corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from whoosh import writing
+    from searchkit.indexer import _Writer
 
     ix = tmp_path / "ix"
     old = write_corpus(corpus_dir, 4, "old")
@@ -786,7 +786,7 @@ def test_35_interrupt_inside_the_library_cancels_and_releases(
         with monkeypatch.context() as m:
             def interrupt(*a: Any, **k: Any) -> None:
                 raise KeyboardInterrupt
-            m.setattr(writing.SegmentWriter, method, interrupt)
+            m.setattr(_Writer, method, interrupt)
             code, out, err = cli("index", str(corpus_dir), "--index", str(ix))
         assert (code, out, err) == (130, "", "Interrupted; the index keeps its last commit.\n")
         assert snapshot(ix) == old and lock_is_free(ix) and orphans(ix) == set()

@@ -119,6 +119,9 @@ def test_rebuild_keeps_last_good_version_of_failing_files(corpus: Corpus,
     assert ids(index_dir, "alpha") == ["a.md", "a.md#1"]
     assert ids(index_dir, "topic:economy") == ["a.md"]
     assert titles(index_dir, "beta") == ["Beta"]
+    # Its manifest entry came along too: the broken file is "modified", not new.
+    diff = indexer.check(corpus.root, index_dir)
+    assert (diff.modified, diff.added) == (("a.md",), ())
 
 
 def test_rebuild_leaves_no_empty_window_and_one_segment(corpus: Corpus, index_dir: Path) -> None:
