@@ -280,10 +280,10 @@ def load_many(folder: str, rels: Sequence[str], progress: Progress | None,
     if workers > 1 and total >= PARALLEL_THRESHOLD:
         from concurrent.futures import ProcessPoolExecutor
 
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=init_worker,
                                    initargs=(os.getpid(), tuple(inherited_fds)))
         try:
-            with _sigint_blocked():  # the workers are forked here: none can die half-made
+            with sigint_blocked():  # the workers are forked here: none can die half-made
                 results = pool.map(_load_one, tasks, chunksize=64)
             for done, result in enumerate(results, 1):
                 if progress:
@@ -299,7 +299,7 @@ def load_many(folder: str, rels: Sequence[str], progress: Progress | None,
 
 
 @contextlib.contextmanager
-def _sigint_blocked() -> Iterator[None]:
+def sigint_blocked() -> Iterator[None]:
     """Hold SIGINT back (it is delivered on exit) while worker processes are started:
     they inherit the blocked mask and ignore SIGINT before unblocking it."""
     import signal
@@ -316,7 +316,7 @@ def _sigint_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def _worker_init(parent: int, inherited_fds: tuple[int, ...]) -> None:
+def init_worker(parent: int, inherited_fds: tuple[int, ...]) -> None:
     """Set up a loader process: no lock, no Ctrl-C of its own, no life after its parent."""
     import signal
     import threading

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import gc
 import itertools
 import json
@@ -36,7 +37,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex, LockError
 from whoosh.util.numeric import byte_to_length
-from whoosh.writing import CLEAR, PostingPool, SegmentWriter
+from whoosh.writing import CLEAR, NO_MERGE, PostingPool, SegmentWriter
 
 from . import schema
 from .config import DEFAULT_QUICK_CHECK_FILES
@@ -53,9 +54,11 @@ from .folder import (
     add_topics,
     diff_folder,
     finish_entry,
+    init_worker,
     load_many,
     scan,
     sha_of,
+    sigint_blocked,
 )
 from .results import FileFailure, FolderDiff, Freshness, IndexReport
 
@@ -564,8 +567,60 @@ class _Writer(SegmentWriter):  # type: ignore[misc]
         view = copy.copy(ix)  # the same index, seen through a storage of the writer's own
         view.storage = _WriteStorage(ix.storage.folder)
         super().__init__(view, **kwargs)
+        self._started_from = {seg.segment_id() for seg in self.segments}
+        if not kwargs.get("_lk", True):
+            # A shard's writer (see _ShardProcess): Whoosh names every writer's
+            # temporary folder MAIN.tmp, and finishing removes it; this one needs its own.
+            self._tempstorage = self.storage.temp_storage(
+                f"{_TEMP_STORAGE}.{self.newsegment.segment_id()}")
         self.pool = _Pool(self._tempstorage, self.newsegment,
                           limitmb=kwargs.get("limitmb", 128))
+
+    def flush_early(self) -> None:
+        """Write this writer's segment now, while shard processes write theirs.
+
+        The commit then publishes it as it is: older segments are kept (deletions
+        still apply) or cleared, not merged into it.
+        """
+        self._check_state()
+        if self._added:
+            self._early = [self._finalize_segment()]
+        else:
+            self._close_segment()
+            self._early = []
+
+    def commit(self, mergetype: Any = None, extra_segments: Iterable[Any] = ()) -> None:
+        """Whoosh's commit, publishing ``extra_segments`` (written by shard processes)
+        in the same table of contents."""
+        self._check_state()
+        try:
+            early: list[Any] | None = getattr(self, "_early", None)
+            if early is not None:
+                final = self._merge_segments(CLEAR if mergetype is CLEAR else NO_MERGE,
+                                             None, None) + early
+            else:
+                final = self._merge_segments(mergetype, None, None)
+                if self._added:
+                    final.append(self._finalize_segment())
+                else:
+                    self._close_segment()
+            final.extend(extra_segments)
+            self._commit_toc(final)
+        except Exception:
+            self._cleanup_on_error()
+            raise
+        self._finish()
+
+    def finish_shard(self) -> Any:
+        """A shard's end: its segment (None if it added nothing), files closed."""
+        if self._added:
+            segment = self._finalize_segment()
+        else:
+            self._close_segment()
+            segment = None
+        self._tempstorage.destroy()
+        self.is_closed = True
+        return segment
 
     def _flush_segment(self) -> None:
         # Whoosh's own, with the faster length lookups.
@@ -578,11 +633,13 @@ class _Writer(SegmentWriter):  # type: ignore[misc]
             pdr.close()
 
     def _commit_toc(self, segments: list[Any]) -> None:
-        prefix = f"{self.newsegment.segment_id()}."
-        if any(seg.segment_id() == self.newsegment.segment_id() for seg in segments):
-            for name in self.storage.list():
-                if name.startswith(prefix):
-                    _fsync(os.path.join(self.storage.folder, name))
+        # Every segment this commit publishes for the first time: its files are
+        # made durable before the TOC that names them.
+        new = {seg.segment_id() for seg in segments} - self._started_from
+        for name in self.storage.list():
+            m = _SEGMENT_FILE.match(name)
+            if m and m.group(1) in new:
+                _fsync(os.path.join(self.storage.folder, name))
         toc = whoosh_index.TOC(self.schema, segments, self.generation)
         toc.write(self.storage, self.indexname)  # its rename is the commit point
         # Committed. What follows only tidies up: its failures cost disk space, not data.
@@ -752,15 +809,71 @@ def update(
     )
 
 
+# From this many files to (re)index on, the work is split between ``workers``
+# processes, each writing a segment of its own (parsing included): Whoosh's writer
+# is single-threaded Python, and one segment per process is what uses both cores.
+SHARD_THRESHOLD = 1_000
+
+
+@dataclasses.dataclass
+class _Shard:
+    """What adding one share of the files did (in this process or a shard process)."""
+
+    failures: list[FileFailure] = dataclasses.field(default_factory=list)
+    counts: dict[str, int] = dataclasses.field(
+        default_factory=lambda: {"added": 0, "updated": 0, "unchanged": 0})
+    new_shas: dict[str, str] = dataclasses.field(default_factory=dict)
+    replaced: list[str] = dataclasses.field(default_factory=list)  # old versions to delete
+    vanished: list[str] = dataclasses.field(default_factory=list)  # gone since the scan
+    carry: list[str] = dataclasses.field(default_factory=list)  # failed, old entries kept
+
+
+def _add_files(writer: Any, manifest: dict[str, str], full: bool, carry: bool,
+               loads: Iterable[tuple[str, list[dict[str, Any]] | str, str]]) -> _Shard:
+    """Add the entries of the files read through ``loads`` to ``writer``.
+
+    With ``carry`` (a rebuild over an index of this schema version), a file that
+    fails keeps its last good entries, read back from the index being replaced.
+    """
+    out = _Shard()
+    for rel, result, sha in loads:
+        if not result:  # vanished between the scan and the read: it is deleted
+            if rel in manifest:
+                out.vanished.append(rel)
+            continue
+        if isinstance(result, str):
+            out.failures.append(FileFailure(rel, result))
+            if carry:
+                out.carry.append(rel)
+            continue
+        old = manifest.get(rel)
+        if old is None:
+            outcome = "added"
+            out.new_shas[sha] = rel
+        elif sha_of(old) == sha:
+            outcome = "unchanged"  # touched, same content
+        else:
+            outcome = "updated"
+        out.counts[outcome] += 1
+        if full or outcome != "unchanged":
+            if not full and old is not None:
+                out.replaced.append(rel)
+            for doc in result:
+                writer.add_document(**doc)
+    for doc in _stored_entries(writer, out.carry):
+        writer.add_document(**doc)
+    return out
+
+
 def _write(writer: Any, folder_s: str, files: dict[str, os.stat_result], full: bool,
            progress: Progress | None, workers: int
            ) -> tuple[list[FileFailure], dict[str, int], bool, bool]:
     """Everything between taking the writer and committing (or cancelling) it."""
+    shards: list[_ShardProcess] = []
     try:
         with writer.reader() as reader:
             manifest = _safe_manifest(reader)
         same_version = schema.version_of(writer.schema) == schema.SCHEMA_VERSION
-        carry: list[str] = []  # files that fail in a rebuild keep their last good entries
         if full:
             writer.schema = schema.build_schema()
         # The folder travels in the schema pickle, so it is committed with the data.
@@ -778,39 +891,50 @@ def _write(writer: Any, folder_s: str, files: dict[str, os.stat_result], full: b
             todo = sorted(diff.added + diff.modified)
             gone = list(diff.deleted)
             untouched = diff.unchanged
-        counts = {"added": 0, "updated": 0, "deleted": 0, "renamed": 0, "unchanged": untouched}
+        lock_fd = getattr(writer.writelock, "fd", None)
+        inherited = (lock_fd,) if isinstance(lock_fd, int) else ()
+        n = workers if workers > 1 and len(todo) >= SHARD_THRESHOLD else 1
+        parts = [todo[i * len(todo) // n:(i + 1) * len(todo) // n] for i in range(n)]
+        mine = parts[0]
+        carry = full and same_version
+        shards = [_ShardProcess.start(writer, folder_s, part, manifest, full, carry, inherited)
+                  for part in parts[1:]]
+        done_elsewhere = 0
+
+        def report(done: int, _total: int) -> None:
+            nonlocal done_elsewhere
+            if shards and done % 32 == 0:
+                done_elsewhere = sum(sh.poll() for sh in shards)
+            if progress:
+                progress(done + done_elsewhere, len(todo))
+
+        loads = load_many(folder_s, mine, report, 1 if shards else workers,
+                          inherited_fds=inherited)
+        with contextlib.closing(loads):
+            results = [_add_files(writer, manifest, full, carry, loads)]
+        if shards:
+            writer.flush_early()
+        segments = []
+        for sh in shards:
+            result, segment = sh.finish()
+            results.append(result)
+            if segment is not None:
+                segments.append(segment)
+        if progress and shards:
+            progress(len(todo), len(todo))
+
+        counts = {"added": 0, "updated": 0, "deleted": 0, "renamed": 0,
+                  "unchanged": untouched}
         failures: list[FileFailure] = []
         new_shas: dict[str, str] = {}
-        lock_fd = getattr(writer.writelock, "fd", None)
-        loads = load_many(folder_s, todo, progress, workers,
-                           inherited_fds=(lock_fd,) if isinstance(lock_fd, int) else ())
-        with contextlib.closing(loads):
-            for rel, result, sha in loads:
-                if not result:  # vanished between the scan and the read: it is deleted
-                    if rel in manifest and rel not in gone:
-                        gone.append(rel)
-                    continue
-                if isinstance(result, str):
-                    failures.append(FileFailure(rel, result))
-                    if full and same_version:
-                        carry.append(rel)
-                    continue
-                old = manifest.get(rel)
-                if old is None:
-                    outcome = "added"
-                    new_shas[sha] = rel
-                elif sha_of(old) == sha:
-                    outcome = "unchanged"  # touched, same content
-                else:
-                    outcome = "updated"
-                counts[outcome] += 1
-                if full or outcome != "unchanged":
-                    if not full and old is not None:
-                        writer.delete_by_term("path", rel)
-                    for doc in result:
-                        writer.add_document(**doc)
-        for doc in _stored_entries(writer, carry):  # their last good version
-            writer.add_document(**doc)
+        for r in results:
+            failures += r.failures
+            for k, v in r.counts.items():
+                counts[k] += v
+            new_shas.update(r.new_shas)
+            gone += [rel for rel in r.vanished if rel not in gone]
+            for rel in r.replaced:  # committed segments only: the new entries stay
+                writer.delete_by_term("path", rel)
         for rel in gone:
             if not full:
                 writer.delete_by_term("path", rel)
@@ -822,14 +946,116 @@ def _write(writer: Any, folder_s: str, files: dict[str, os.stat_result], full: b
         changed = full or full_schema_change or any(
             counts[k] for k in ("added", "updated", "deleted", "renamed"))
         if changed:
-            writer.commit(mergetype=CLEAR if full else None)
+            writer.commit(mergetype=CLEAR if full else None, extra_segments=segments)
         else:
             writer.cancel()
     except BaseException:
+        for sh in shards:
+            sh.kill()
+        if shards and not writer.is_closed:  # their temporary folders (the lock is ours)
+            _remove(writer.storage.folder, [n for n in writer.storage.list()
+                                            if n.startswith(f"{_TEMP_STORAGE}.")])
         if not writer.is_closed:
             _cancel(writer)
         raise
     return failures, counts, full, changed
+
+
+class _ShardProcess:
+    """A forked process adding a share of the files to a segment of its own.
+
+    It reports progress and, at the end, its :class:`_Shard` and the segment
+    (unpublished: only the parent's commit puts it in a table of contents). It
+    holds no lock: the parent holds the index's write lock throughout, waits for
+    it before committing or cancelling, and a cancel sweeps its files.
+    """
+
+    def __init__(self, proc: Any, conn: Any) -> None:
+        self.proc, self.conn, self.done = proc, conn, 0
+        self.result: tuple[_Shard, Any] | None = None
+
+    @classmethod
+    def start(cls, writer: Any, folder_s: str, rels: list[str], manifest: dict[str, str],
+              full: bool, carry: bool, inherited: tuple[int, ...]) -> _ShardProcess:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        here, there = ctx.Pipe(duplex=False)
+        part = {rel: manifest[rel] for rel in rels if rel in manifest}
+        proc = ctx.Process(target=_shard_main, daemon=True, name="searchkit-shard", args=(
+            there, writer.storage.folder, writer.schema, folder_s, rels, part, full, carry,
+            os.getpid(), inherited))
+        with sigint_blocked():
+            proc.start()
+        there.close()
+        return cls(proc, here)
+
+    def _read(self, block: bool) -> None:
+        while self.result is None and (block or self.conn.poll()):
+            try:
+                kind, *payload = self.conn.recv()
+            except EOFError:  # killed (out of memory?) before it could say why
+                self.proc.join()
+                raise OSError(f"an indexing process died (exit code "
+                              f"{self.proc.exitcode})") from None
+            if kind == "progress":
+                self.done = payload[0]
+            elif kind == "done":
+                self.result = (payload[0], payload[1])
+            elif kind == "oserror":  # disk full and the like: the caller reports it
+                raise OSError(*payload)
+            else:
+                raise RuntimeError(f"an indexing process failed:\n{payload[0]}")
+
+    def poll(self) -> int:
+        self._read(block=False)
+        return self.done
+
+    def finish(self) -> tuple[_Shard, Any]:
+        self._read(block=True)
+        self.proc.join()
+        assert self.result is not None
+        return self.result
+
+    def kill(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join()
+        self.conn.close()
+
+
+def _shard_main(conn: Any, index_folder: str, schema_obj: Any, folder_s: str,
+                rels: list[str], manifest: dict[str, str], full: bool, carry: bool,
+                parent: int, inherited: tuple[int, ...]) -> None:
+    init_worker(parent, inherited)
+    writer = None
+    try:
+        ix = FileIndex(_WriteStorage(index_folder), schema_obj, INDEX_NAME)
+        writer = _Writer(ix, _lk=False, compound=False)
+        writer.schema = schema_obj
+
+        def report(done: int, _total: int) -> None:
+            if done % 32 == 0:
+                conn.send(("progress", done))
+
+        loads = load_many(folder_s, rels, report, 1)
+        with contextlib.closing(loads):
+            result = _add_files(writer, manifest, full, carry, loads)
+        segment = writer.finish_shard()
+        conn.send(("progress", len(rels)))
+        conn.send(("done", result, segment))
+    except BaseException as exc:
+        if writer is not None and not writer.is_closed:
+            with contextlib.suppress(Exception):
+                writer.cancel()  # its files go; the parent sweeps whatever is left
+        if isinstance(exc, OSError):
+            conn.send(("oserror", exc.errno, exc.strerror or str(exc), exc.filename))
+        else:
+            import traceback
+
+            conn.send(("error", "".join(traceback.format_exception(exc)).rstrip()))
+    finally:
+        conn.close()
 
 
 def _cancel(writer: Any) -> None:

@@ -493,17 +493,19 @@ def test_30_rebuild_commits_with_clear(corpus_dir: Path, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     from whoosh import writing
 
+    from searchkit.indexer import _Writer
+
     ix = tmp_path / "ix"
     write_corpus(corpus_dir, 3, "a")
     indexer.update(corpus_dir, ix)
     used: list[Any] = []
-    real_commit = writing.SegmentWriter.commit
+    real_commit = _Writer.commit
 
     def commit(self: Any, mergetype: Any = None, **kw: Any) -> None:
         used.append(mergetype)
         real_commit(self, mergetype=mergetype, **kw)
 
-    monkeypatch.setattr(writing.SegmentWriter, "commit", commit)
+    monkeypatch.setattr(_Writer, "commit", commit)
     indexer.update(corpus_dir, ix, rebuild=True)
     write_corpus(corpus_dir, 1, "b", start=3)
     indexer.update(corpus_dir, ix)
@@ -744,16 +746,20 @@ def _raise(err: int) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("whole_group", [True, False], ids=["terminal-ctrl-c", "kill-int"])
+@pytest.mark.parametrize("files", [800, indexer.SHARD_THRESHOLD + 200],
+                         ids=["parse-workers", "shard-processes"])
 def test_35_ctrl_c_cancels_the_writer_exits_130_and_keeps_the_last_commit(
-        whole_group: bool, tmp_path: Path) -> None:
+        whole_group: bool, files: int, tmp_path: Path) -> None:
     """Ctrl-C at a terminal signals the whole process group (workers included);
     ``kill -INT`` only the main process. Either way: exit 130, one line on stderr,
-    the previous commit, no leftovers, the lock free at once."""
+    the previous commit, no leftovers, the lock free at once. With 800 files the
+    parsing is shared with worker processes; from SHARD_THRESHOLD files on, shard
+    processes write segments of their own."""
     rng = random.Random(35)
     folder, ix = tmp_path / "clips", tmp_path / "ix"
     old = write_corpus(folder, 10, "old")
     assert run_index(folder, ix).returncode == 0
-    write_corpus(folder, 800, "new")
+    write_corpus(folder, files, "new")
     for _ in range(2):
         with spawned(*index_cmd(folder, ix)) as proc:
             assert wait_until(lambda: writer_active(ix), 30)
