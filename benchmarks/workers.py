@@ -35,7 +35,7 @@ def _rusage() -> dict[str, float]:
         "cpu_self_s": me.ru_utime + me.ru_stime,
         "cpu_children_s": kids.ru_utime + kids.ru_stime,
         "maxrss_self_mb": me.ru_maxrss / 1024,  # Linux: kilobytes
-        "maxrss_children_mb": kids.ru_maxrss / 1024,  # the largest worker process
+        "maxrss_children_mb": kids.ru_maxrss / 1024,  # the largest child (shard, parser)
     }
 
 

@@ -100,6 +100,32 @@ def parse_period(text: str) -> Period:
     return Period(seconds, seconds + 1)
 
 
+class NumberRange(wq.NumericRange):  # type: ignore[misc]
+    """Whoosh's NumericRange, its terms unioned through one array of documents.
+
+    A range is many terms (a term per value at the edges of each precision level,
+    ~180 for half a year of days). Whoosh joins them into a binary tree of union
+    matchers on indexes over 5,000 documents, which costs a walk down the tree for
+    every match; an array union reads each posting list once and costs nothing more.
+    """
+
+    def _compile_query(self, ixreader: Any) -> wq.Query:
+        q = super()._compile_query(ixreader)
+        inner = q.child if isinstance(q, wq.ConstantScoreQuery) else q
+        parts = inner.subqueries if isinstance(inner, wq.Or) else [inner]
+        terms: list[wq.Query] = []
+        for part in parts:
+            if isinstance(part, wq.TermRange):
+                terms.extend(wq.Term(self.fieldname, t) for t in part._btexts(ixreader))
+            else:
+                terms.append(part)
+        if len(terms) < 2:
+            return q
+        union = wq.Or(terms)
+        union.matcher_type = wq.Or.ARRAY_MATCHER
+        return wq.ConstantScoreQuery(union, self.boost) if self.constantscore else union
+
+
 def period_query(start: int | None, end: int | None) -> wq.Query:
     """Entries published in [start, end) (epoch seconds; None = open)."""
     if start is None and end is None:
@@ -107,8 +133,8 @@ def period_query(start: int | None, end: int | None) -> wq.Query:
     if (start is None or start % 86_400 == 0) and (end is None or end % 86_400 == 0):
         lo = None if start is None else start // 86_400
         hi = None if end is None else end // 86_400 - 1
-        return wq.NumericRange("day", lo, hi)
-    return wq.NumericRange("published", start, None if end is None else end - 1)
+        return NumberRange("day", lo, hi)
+    return NumberRange("published", start, None if end is None else end - 1)
 
 
 def _number(text: str) -> int:
@@ -131,7 +157,7 @@ def _range_query(field: str, value: str) -> wq.Query:
     def make(lo: int | None, hi: int | None) -> wq.Query:  # [lo, hi)
         if field == "published":
             return period_query(lo, hi)
-        return wq.NumericRange(field, lo, None if hi is None else hi - 1)
+        return NumberRange(field, lo, None if hi is None else hi - 1)
 
     m = re.fullmatch(r"([<>]=?)(.+)", value)
     if m:
@@ -494,7 +520,7 @@ def filter_query(filters: Filters, *, now: dt.datetime | None = None) -> wq.Quer
                              "--since is after --until: nothing can match")
         clauses.append(period_query(start, end))
     if filters.min_quality is not None:
-        clauses.append(wq.NumericRange("quality", filters.min_quality, None))
+        clauses.append(NumberRange("quality", filters.min_quality, None))
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else wq.And(clauses)
