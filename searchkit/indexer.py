@@ -497,6 +497,12 @@ class _WriteStorage(FileStorage):  # type: ignore[misc]
         _fsync(os.path.abspath(self.folder), directory=True)
 
 
+# Whoosh's estimate of the postings held in memory before a sorted run is spilled
+# (its default is 128). At 20k clippings, 48 instead of 128 cut each process's peak
+# RSS from ~208 to ~115 MB and was no slower: smaller sorts, merged a block at a time.
+POOL_MB = 48
+
+
 class _Pool(PostingPool):  # type: ignore[misc]
     """Whoosh's posting pool, spilling sorted runs in blocks instead of posting by posting.
 
@@ -506,7 +512,7 @@ class _Pool(PostingPool):  # type: ignore[misc]
     and float in C), read back a block at a time.
     """
 
-    BLOCK = 16_384  # postings per marshalled list
+    BLOCK = 4_096  # postings per marshalled list; the merge holds one list per run
 
     def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
         # Whoosh's estimate of an item's memory, without its per-posting type checks.
@@ -574,7 +580,7 @@ class _Writer(SegmentWriter):  # type: ignore[misc]
             self._tempstorage = self.storage.temp_storage(
                 f"{_TEMP_STORAGE}.{self.newsegment.segment_id()}")
         self.pool = _Pool(self._tempstorage, self.newsegment,
-                          limitmb=kwargs.get("limitmb", 128))
+                          limitmb=kwargs.get("limitmb", POOL_MB))
 
     def flush_early(self) -> None:
         """Write this writer's segment now, while shard processes write theirs.
