@@ -691,8 +691,8 @@ def corpus_md(c: dict[str, Any]) -> list[str]:
           f"| clippings indexed (failed) | {b['clippings']:,} ({b['failed']}) |",
           f"| full build rate | **{fmt(b['rate_per_s'], 0)} clippings/s** |",
           f"| wall s (update() / whole child) | {fmt(b['update_s'])} / {fmt(b['wall_s'])} |",
-          f"| CPU s (writer + shard/parse processes) | {fmt(b['cpu_s'])} ({fmt(b['cpu_writer_s'])} + "
-          f"{fmt(b['cpu_workers_s'])}) |",
+          f"| CPU s (writer + shard/parse processes) | {fmt(b['cpu_s'])} "
+          f"({fmt(b['cpu_writer_s'])} + {fmt(b['cpu_workers_s'])}) |",
           f"| peak RSS, writer / largest child process | {fmt(b['peak_rss_writer_mb'], 0)} MB / "
           f"{fmt(b['peak_rss_worker_mb'], 0)} MB |",
           f"| index size | {b['index_bytes'] / 1e6:,.1f} MB = "
