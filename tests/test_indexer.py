@@ -348,3 +348,28 @@ def test_only_the_four_engine_modules_import_whoosh() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_one_file_updates_leave_one_small_segment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each commit merges the small segments into its own: a run of one-file updates
+    keeps the big segment plus one small one (Whoosh's policy alone lets 5+ pile up)."""
+    from tests.test_crash_concurrency import search_state, snapshot, write_corpus
+
+    monkeypatch.setattr(indexer, "SMALL_SEGMENT_ENTRIES", 100)
+    folder, ix = tmp_path / "clips", tmp_path / "ix"
+    expected = write_corpus(folder, 60, "base")  # 120 entries: a big segment
+    indexer.update(folder, ix)
+    counts = []
+    for i in range(12):
+        expected |= write_corpus(folder, 1, "more", start=60 + i)
+        assert indexer.update(folder, ix).added == 1
+        counts.append(search.stats(ix)["segments"])
+    assert counts == [2] * 12
+    assert snapshot(ix) == expected and search_state(ix) == expected
+    # Without it, the same updates leave more segments (what the policy is for).
+    monkeypatch.setattr(indexer, "SMALL_SEGMENT_ENTRIES", 0)
+    for i in range(4):
+        write_corpus(folder, 1, "more", start=80 + i)
+        indexer.update(folder, ix)
+    assert search.stats(ix)["segments"] == 6
