@@ -497,6 +497,11 @@ class _WriteStorage(FileStorage):  # type: ignore[misc]
         _fsync(os.path.abspath(self.folder), directory=True)
 
 
+# A shard run flushes this process's segment while the shards flush theirs only when
+# it holds this many entries: an early flush skips the merge policy, and a run that
+# re-reads many touched files to find a few changed ones must still merge.
+EARLY_FLUSH_ENTRIES = 2_000
+
 # Segments under this many entries, or under 1/400 of the index, are "small": every
 # commit merges them into its new segment, so a run of one-file updates leaves one
 # small segment beside the big ones instead of the 5+ that Whoosh's MERGE_SMALL lets
@@ -945,8 +950,8 @@ def _write(writer: Any, folder_s: str, files: dict[str, os.stat_result], full: b
                           inherited_fds=inherited)
         with contextlib.closing(loads):
             results = [_add_files(writer, manifest, full, carry, loads)]
-        if shards:
-            writer.flush_early()
+        if shards and writer.docnum >= EARLY_FLUSH_ENTRIES:
+            writer.flush_early()  # overlaps this segment's flush with the shards'; no merge
         segments = []
         for sh in shards:
             result, segment = sh.finish()

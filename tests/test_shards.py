@@ -154,3 +154,25 @@ def test_progress_counts_every_file_once(tmp_path: Path) -> None:
     assert seen[-1] == (80, 80)
     assert all(total == 80 for _, total in seen)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_sharded_runs_with_few_changes_still_merge_small_segments(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Re-reading many touched files to find one changed file takes the sharded path;
+    segments must not pile up run after run (an early flush would skip merging)."""
+    monkeypatch.setattr(indexer, "SMALL_SEGMENT_ENTRIES", 10)
+    folder, ix = tmp_path / "clips", tmp_path / "ix"
+    expected = write_corpus(folder, 20, "base")
+    indexer.update(folder, ix, workers=1)
+    counts = []
+    for i in range(6):
+        for n, path in enumerate(sorted(folder.iterdir())):
+            os.utime(path, ns=(10**18 + i * 10**9 + n, 10**18 + i * 10**9 + n))
+        changed = write_corpus(folder, 1, f"v{i}", start=(7 * i) % 20)
+        expected = {e for e in expected if e[0].split(".")[0] not in
+                    {k.split(".")[0] for k, _ in changed}} | changed
+        report = indexer.update(folder, ix, workers=2)
+        assert (report.updated, report.unchanged) == (1, 19)
+        counts.append(segments(ix))
+    assert max(counts) <= 3, counts
+    assert snapshot(ix) == expected and search_state(ix) == expected
