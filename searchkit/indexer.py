@@ -864,6 +864,7 @@ class _Shard:
     replaced: list[str] = dataclasses.field(default_factory=list)  # old versions to delete
     vanished: list[str] = dataclasses.field(default_factory=list)  # gone since the scan
     carry: list[str] = dataclasses.field(default_factory=list)  # failed, old entries kept
+    restamped: int = 0  # touched, same content: rewritten for their new stamp
 
 
 def _add_files(writer: Any, manifest: dict[str, str], full: bool, carry: bool,
@@ -893,11 +894,14 @@ def _add_files(writer: Any, manifest: dict[str, str], full: bool, carry: bool,
         else:
             outcome = "updated"
         out.counts[outcome] += 1
-        if full or outcome != "unchanged":
-            if not full and old is not None:
-                out.replaced.append(rel)
-            for doc in result:
-                writer.add_document(**doc)
+        # A touched file (read because its size or times changed, same content) is
+        # rewritten too: its entries carry the manifest stamp, and a stale stamp
+        # would have every later run read and hash it again.
+        if not full and old is not None:
+            out.replaced.append(rel)
+            out.restamped += outcome == "unchanged"
+        for doc in result:
+            writer.add_document(**doc)
     for doc in _stored_entries(writer, out.carry):
         writer.add_document(**doc)
     return out
@@ -981,7 +985,7 @@ def _write(writer: Any, folder_s: str, files: dict[str, os.stat_result], full: b
                 counts["added"] -= 1
             else:
                 counts["deleted"] += 1
-        changed = full or full_schema_change or any(
+        changed = full or full_schema_change or any(r.restamped for r in results) or any(
             counts[k] for k in ("added", "updated", "deleted", "renamed"))
         if changed:
             writer.commit(mergetype=CLEAR if full else _merge_policy, extra_segments=segments)

@@ -66,6 +66,9 @@ def test_touched_file_with_same_content_is_unchanged(corpus: Corpus, index_dir: 
     os.utime(path, ns=(1_000_000_000, 1_000_000_000))
     report = indexer.update(corpus.root, index_dir)
     assert (report.updated, report.unchanged) == (0, 1)
+    # Its new stamp was committed: the next run does not read it again.
+    assert indexer.check(corpus.root, index_dir).modified == ()
+    assert titles(index_dir, "alpha") == ["Alpha"]
 
 
 def test_same_size_rewrite_with_old_mtime_is_reindexed(corpus: Corpus, index_dir: Path) -> None:

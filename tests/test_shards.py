@@ -158,9 +158,9 @@ def test_progress_counts_every_file_once(tmp_path: Path) -> None:
 
 def test_sharded_runs_with_few_changes_still_merge_small_segments(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Re-reading many touched files to find one changed file takes the sharded path;
-    segments must not pile up run after run (an early flush would skip merging)."""
-    monkeypatch.setattr(indexer, "SMALL_SEGMENT_ENTRIES", 10)
+    """A sharded run whose halves add little (here: a touched folder, re-stamped, and
+    one changed file) must still merge small segments: an early flush would skip it."""
+    monkeypatch.setattr(indexer, "SMALL_SEGMENT_ENTRIES", 100)
     folder, ix = tmp_path / "clips", tmp_path / "ix"
     expected = write_corpus(folder, 20, "base")
     indexer.update(folder, ix, workers=1)
