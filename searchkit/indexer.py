@@ -514,11 +514,11 @@ def _merge_policy(writer: Any, segments: list[Any]) -> list[Any]:
     """Merge the small segments into the new one, then apply Whoosh's MERGE_SMALL."""
     from whoosh.reading import SegmentReader
 
-    total = sum(seg.doc_count_all() for seg in segments)
+    total = sum(seg.doc_count() for seg in segments)
     limit = max(SMALL_SEGMENT_ENTRIES, total // 400)
     rest = []
-    for seg in segments:
-        if seg.doc_count_all() < limit:
+    for seg in segments:  # live entries: a segment whose entries were all replaced goes
+        if seg.doc_count() < limit:
             reader = SegmentReader(writer.storage, writer.schema, seg)
             try:
                 writer.add_reader(reader)

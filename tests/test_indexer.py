@@ -376,3 +376,23 @@ def test_one_file_updates_leave_one_small_segment(
         write_corpus(folder, 1, "more", start=80 + i)
         indexer.update(folder, ix)
     assert search.stats(ix)["segments"] == 6
+
+
+def test_a_segment_whose_entries_were_all_replaced_is_dropped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_crash_concurrency import snapshot, write_corpus
+
+    monkeypatch.setattr(indexer, "SMALL_SEGMENT_ENTRIES", 10)
+    folder, ix = tmp_path / "clips", tmp_path / "ix"
+    write_corpus(folder, 30, "base")
+    indexer.update(folder, ix)
+    write_corpus(folder, 10, "mid", start=30)  # 20 entries: a segment that is not small
+    indexer.update(folder, ix)
+    assert search.stats(ix)["segments"] == 2
+    expected = write_corpus(folder, 10, "new", start=30) | {
+        e for e in snapshot(ix) if "base" in e[1]}
+    indexer.update(folder, ix)  # replaces every entry of the second segment
+    write_corpus(folder, 1, "last", start=50)
+    indexer.update(folder, ix)  # the emptied segment has no live entries: merged away
+    assert search.stats(ix)["segments"] == 3
+    assert snapshot(ix) >= expected
