@@ -1038,8 +1038,9 @@ class _ShardProcess:
                 kind, *payload = self.conn.recv()
             except EOFError:  # killed (out of memory?) before it could say why
                 self.proc.join()
-                raise OSError(f"an indexing process died (exit code "
-                              f"{self.proc.exitcode})") from None
+                code = self.proc.exitcode or 0
+                how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+                raise OSError(f"an indexing process died ({how})") from None
             if kind == "progress":
                 self.done = payload[0]
             elif kind == "done":
@@ -1056,6 +1057,7 @@ class _ShardProcess:
     def finish(self) -> tuple[_Shard, Any]:
         self._read(block=True)
         self.proc.join()
+        self.conn.close()
         assert self.result is not None
         return self.result
 

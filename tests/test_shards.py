@@ -107,11 +107,13 @@ def _fail_in_shard(how: str) -> Any:
             raise AssertionError("finish_shard runs in shard processes only")
         if how == "die":
             os._exit(3)
+        if how == "killed":  # as the OOM killer does
+            os.kill(os.getpid(), 9)
         raise OSError(errno.ENOSPC, "No space left on device")
     return finish_shard
 
 
-@pytest.mark.parametrize("how", ["disk full", "die"])
+@pytest.mark.parametrize("how", ["disk full", "die", "killed"])
 def test_a_failing_shard_process_leaves_the_last_commit(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
     folder, ix = tmp_path / "clips", tmp_path / "ix"
@@ -122,8 +124,9 @@ def test_a_failing_shard_process_leaves_the_last_commit(
     with pytest.raises(IndexWriteError) as info:
         indexer.update(folder, ix, workers=2)
     message = str(info.value)
-    assert ("No space left on device" if how == "disk full"
-            else "an indexing process died (exit code 3)") in message
+    assert {"disk full": "No space left on device",
+            "die": "an indexing process died (exit code 3)",
+            "killed": "an indexing process died (killed by signal 9)"}[how] in message
     assert "keeps its last complete commit" in message
     assert snapshot(ix) == old
     assert orphans(ix) == set()
