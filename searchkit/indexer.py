@@ -576,6 +576,19 @@ class _Pool(PostingPool):  # type: ignore[misc]
             self._remove_run(path)
 
 
+def length_bytes(perdoc: Any, fieldname: str) -> bytes | None:
+    """A segment's length column of ``fieldname`` as bytes, one per document (Whoosh's
+    one-byte length encoding), read at once; None if the field has no lengths.
+
+    Whoosh itself reads the column through a file object per document (~2 us each);
+    the writer (postings' lengths) and the scorer (BM25 norms) read it this way.
+    """
+    col = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+    if col is None:
+        return None
+    return bytes(col._dbfile.get(col._basepos, col._count))
+
+
 class _Lengths:
     """Field lengths for writing postings, each field's column read once as bytes.
 
@@ -587,10 +600,9 @@ class _Lengths:
 
     def doc_field_length_reader(self, fieldname: str, default: int = 0
                                 ) -> Callable[[int], int | None]:
-        col = self._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-        if col is None:
+        raw = length_bytes(self._perdoc, fieldname)
+        if raw is None:
             return lambda docnum: default
-        raw = bytes(col._dbfile.get(col._basepos, col._count))
         return lambda docnum: _LENGTHS[raw[docnum]]
 
 

@@ -21,7 +21,6 @@ from typing import Any
 
 from whoosh import collectors, highlight, scoring, sorting
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from . import indexer, query, schema
@@ -134,11 +133,8 @@ def _lengths(reader: Any, fieldname: str) -> bytes | None:
     if key is None:
         return None
 
-    def load() -> bytes | None:
-        col = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-        if col is None:
-            return b""
-        return bytes(col._dbfile.get(col._basepos, col._count))
+    def load() -> bytes:
+        return indexer.length_bytes(reader._perdoc, fieldname) or b""
 
     return _cached(key, load)  # type: ignore[no-any-return]
 
