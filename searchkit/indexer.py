@@ -1059,8 +1059,11 @@ class _ShardProcess:
                 self.result = (payload[0], payload[1])
             elif kind == "oserror":  # disk full and the like: the caller reports it
                 raise OSError(*payload)
-            else:
-                raise RuntimeError(f"an indexing process failed:\n{payload[0]}")
+            else:  # a bug there: one line here; its traceback shows with --debug
+                name, message, trace = payload
+                exc = RuntimeError(f"an indexing process failed ({name}: {message})")
+                exc.add_note(f"in the indexing process:\n{trace}")
+                raise exc
 
     def poll(self) -> int:
         self._read(block=False)
@@ -1109,7 +1112,8 @@ def _shard_main(conn: Any, index_folder: str, schema_obj: Any, folder_s: str,
         else:
             import traceback
 
-            conn.send(("error", "".join(traceback.format_exception(exc)).rstrip()))
+            conn.send(("error", type(exc).__name__, str(exc),
+                       "".join(traceback.format_exception(exc)).rstrip()))
     finally:
         conn.close()
 

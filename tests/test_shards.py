@@ -179,3 +179,32 @@ def test_sharded_runs_with_few_changes_still_merge_small_segments(
         counts.append(segments(ix))
     assert max(counts) <= 3, counts
     assert snapshot(ix) == expected and search_state(ix) == expected
+
+
+def test_a_bug_in_a_shard_process_is_one_line_without_debug(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from searchkit.cli import app
+
+    folder, ix = tmp_path / "clips", tmp_path / "ix"
+    old = write_corpus(folder, 10, "old")
+    indexer.update(folder, ix, workers=1)
+    write_corpus(folder, 10, "new")
+
+    def finish_shard(self: Any) -> Any:
+        raise ValueError("boom")
+
+    monkeypatch.setattr(indexer._Writer, "finish_shard", finish_shard)
+    args = ["index", str(folder), "--index", str(ix)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr == ("Error: internal error: RuntimeError: an indexing process "
+                             "failed (ValueError: boom) (run again with --debug for the "
+                             "traceback)\n")
+    assert snapshot(ix) == old and orphans(ix) == set() and lock_is_free(ix)
+    # --debug lets the error through with the shard's own traceback attached.
+    result = CliRunner().invoke(app, [*args, "--debug"])
+    notes = "".join(getattr(result.exception, "__notes__", []))
+    assert "in the indexing process:" in notes and "ValueError: boom" in notes
+    assert snapshot(ix) == old and orphans(ix) == set() and lock_is_free(ix)
