@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
+
+from searchkit.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
@@ -52,6 +55,14 @@ def clipping_text(**fields: Any) -> str:
     """Front matter in the seeds' format from keyword fields (nested dicts/lists allowed)."""
     body = "".join(f"{k}:{_yaml_value(v, 2)}\n" for k, v in fields.items())
     return f"---\n{body}---\n"
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    """The CLI in process: (exit code, stdout, stderr); an exception that escaped it fails."""
+    result = CliRunner().invoke(app, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        result.exception
+    return result.exit_code, result.stdout, result.stderr
 
 
 class Corpus:

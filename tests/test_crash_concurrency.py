@@ -32,15 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.filedb.filestore import FileStorage
 
 from searchkit import indexer, search
-from searchkit.cli import app
 from searchkit.errors import IndexWriteError, UnsafeIndexError
-from tests.conftest import clipping_text
+from tests.conftest import cli, clipping_text
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="uses /proc, flock and POSIX signals")
@@ -169,13 +167,6 @@ def run_index(folder: Path, ix: Path, *extra: str) -> subprocess.CompletedProces
                           timeout=120)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def writer_active(ix: Path) -> bool:

@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from typer.testing import CliRunner
 
 from searchkit import documents, indexer
-from searchkit.cli import app
 from searchkit.errors import ClippingError
+from tests.conftest import cli
 
 T = TypeVar("T")
 FORMATS = ["pretty", "lines", "json", "jsonl", "csv", "tsv", "paths"]
@@ -31,13 +30,6 @@ FORMATS = ["pretty", "lines", "json", "jsonl", "csv", "tsv", "paths"]
 
 def clip(title: str) -> bytes:
     return f"---\ntitle: {title}\nexcerpt: About {title}.\n---\nbody\n".encode()
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def paths_for(word: str, ix: Path) -> list[str]:

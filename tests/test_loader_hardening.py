@@ -35,7 +35,7 @@ from searchkit.documents import (
     parse_bytes,
 )
 from searchkit.errors import ClippingError
-from tests.conftest import SEEDS, Corpus
+from tests.conftest import SEEDS, Corpus, cli
 
 UTC = dt.timezone.utc
 SEED = SEEDS / "000_d147ebc2d70e439b.txt"
@@ -55,13 +55,6 @@ def error(data: bytes | str, name: str = "x.md") -> ClippingError:
     assert "\n" not in message and "\r" not in message  # one stderr line
     assert message.startswith(f"{name}: ")
     return info.value
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def script(name: str) -> str:
