@@ -36,8 +36,8 @@ from whoosh.qparser import (
 )
 from whoosh.qparser.plugins import TaggingPlugin
 
-from . import schema
 from .errors import QueryError
+from .indexer import schema
 from .results import FIELDS, Filters
 
 MAX_QUERY_CHARS = 4_096

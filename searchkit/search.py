@@ -23,8 +23,9 @@ from whoosh import collectors, highlight, scoring, sorting
 from whoosh import query as wq
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from . import indexer, query, schema
+from . import indexer, query
 from .errors import IndexCorruptError, NotFoundError, QueryError
+from .indexer import schema
 from .results import (
     FACET_NAMES,
     SORT_KEYS,

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from searchkit import indexer, schema, search
+from searchkit import indexer, search
+from searchkit.indexer import schema
 from tests.conftest import Corpus
 
 

@@ -39,16 +39,15 @@ from whoosh.index import FileIndex, LockError
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import CLEAR, MERGE_SMALL, NO_MERGE, PostingPool, SegmentWriter
 
-from . import schema
-from .config import DEFAULT_QUICK_CHECK_FILES
-from .errors import (
+from ..config import DEFAULT_QUICK_CHECK_FILES
+from ..errors import (
     ConfigError,
     IndexBusyError,
     IndexCorruptError,
     IndexWriteError,
     UnsafeIndexError,
 )
-from .folder import (
+from ..folder import (
     Progress,
     Scan,
     add_topics,
@@ -60,7 +59,8 @@ from .folder import (
     sha_of,
     sigint_blocked,
 )
-from .results import FileFailure, FolderDiff, Freshness, IndexReport
+from ..results import FileFailure, FolderDiff, Freshness, IndexReport
+from . import schema
 
 if TYPE_CHECKING:  # the loader (YAML, ftfy) is imported only when a file is read
     pass
@@ -94,7 +94,7 @@ def open_index(index_dir: str | os.PathLike[str]) -> Any:
         try:
             return _Index.open(str(index_dir))
         except whoosh_index.EmptyIndexError:
-            from .errors import IndexMissingError
+            from ..errors import IndexMissingError
 
             raise IndexMissingError(str(index_dir), "run `searchkit index FOLDER`") from None
         except Exception as exc:  # unpickling or format errors from an unreadable TOC
@@ -1206,7 +1206,7 @@ def refresh(
     if not os.path.isdir(folder_s):
         if exists:
             return Freshness("no-folder", folder_s)
-        from .errors import IndexMissingError
+        from ..errors import IndexMissingError
 
         raise IndexMissingError(
             str(index_dir),
