@@ -5,6 +5,7 @@ Speed is measured by benchmarks/run.py and reported, never asserted here."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,10 @@ def test_benchmark_runs_at_small_size(tmp_path: Path) -> None:
     assert queries["1 term"]["total"] > 0 and queries["1 term"]["p50"] > 0
     keys = {t["key"] for t in result["targets"]}
     assert {"seeds_search_ms", "query_p50_ms", "build_rate", "index_kb_per_clip"} <= keys
-    assert all(t["status"].startswith(("PASS", "FAIL")) for t in result["targets"])
+    # Every target is measured; the ripgrep ratio only where ripgrep is installed
+    # (.ci/run installs it).
+    unmeasured = {t["key"] for t in result["targets"]
+                  if not t["status"].startswith(("PASS", "FAIL"))}
+    assert unmeasured <= ({"rg_ratio"} if shutil.which("rg") is None else set()), unmeasured
     table = (out / "quick.md").read_text()
     assert "| target | measured | status | note |" in table
