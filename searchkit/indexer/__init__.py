@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex, LockError
 from whoosh.util.numeric import byte_to_length
@@ -61,6 +60,7 @@ from ..folder import (
 )
 from ..results import FileFailure, FolderDiff, Freshness, IndexReport
 from . import schema
+from .segments import length_bytes as length_bytes
 
 if TYPE_CHECKING:  # the loader (YAML, ftfy) is imported only when a file is read
     pass
@@ -574,19 +574,6 @@ class _Pool(PostingPool):  # type: ignore[misc]
         finally:
             f.close()
             self._remove_run(path)
-
-
-def length_bytes(perdoc: Any, fieldname: str) -> bytes | None:
-    """A segment's length column of ``fieldname`` as bytes, one per document (Whoosh's
-    one-byte length encoding), read at once; None if the field has no lengths.
-
-    Whoosh itself reads the column through a file object per document (~2 us each);
-    the writer (postings' lengths) and the scorer (BM25 norms) read it this way.
-    """
-    col = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-    if col is None:
-        return None
-    return bytes(col._dbfile.get(col._basepos, col._count))
 
 
 class _Lengths:
