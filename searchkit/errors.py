@@ -11,9 +11,10 @@ class ExitCode(IntEnum):
 
     HITS = 0
     NO_HITS = 1
-    USAGE = 2  # usage error, invalid query, bad configuration, any other error
+    USAGE = 2  # usage error, invalid query, unknown id, bad configuration or input
     INDEX_BUSY = 3  # another process holds the write lock past the timeout
     SOME_FILES_FAILED = 4  # indexing finished, but some clippings were skipped
+    INTERNAL_ERROR = 70  # a bug in searchkit (EX_SOFTWARE in sysexits.h)
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -118,6 +119,15 @@ class QueryError(SearchkitError):
 
 
 class NotFoundError(SearchkitError):
-    """An entry id that is not in the index (``show``, ``similar``)."""
+    """An entry id that is not in the index (``show``, ``similar``): a usage error."""
 
-    exit_code = ExitCode.NO_HITS
+
+class EvalInputError(SearchkitError):
+    """A queries, judgments or run file that cannot be used; names the file and line."""
+
+    def __init__(self, path: str, problem: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {problem}")

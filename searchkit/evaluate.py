@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .errors import SearchkitError
+from .errors import EvalInputError
 
 # trec_eval names (and JSON keys) -> the labels people read
 MEASURES: dict[str, str] = {
@@ -41,17 +41,6 @@ DEFAULT_DEPTH = 1000  # documents per topic, as in TREC runs
 RUN_TAG = "searchkit"
 
 Qrels = Mapping[str, Mapping[str, int]]  # qid -> docid -> relevance grade
-
-
-class EvalInputError(SearchkitError):
-    """A queries, judgments or run file that cannot be used; names the file and line."""
-
-    def __init__(self, path: str, problem: str, line: int | None = None) -> None:
-        self.path = path
-        self.line = line
-        self.problem = problem
-        where = f"{path}:{line}" if line is not None else path
-        super().__init__(f"{where}: {problem}")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+import typer
+from typer.testing import CliRunner, Result
 
 from searchkit.cli import app
 
@@ -57,11 +58,20 @@ def clipping_text(**fields: Any) -> str:
     return f"---\n{body}---\n"
 
 
-def cli(*args: str) -> tuple[int, str, str]:
-    """The CLI in process: (exit code, stdout, stderr); an exception that escaped it fails."""
-    result = CliRunner().invoke(app, list(args))
+def invoke(*args: str, script: typer.Typer = app, env: dict[str, str] | None = None,
+           stdin: str | None = None, color: bool = False) -> Result:
+    """The CLI in process: ``script`` is ``app`` (`searchkit`) or ``search_app`` (`search`).
+    An exception that escaped the CLI's error boundary fails the test."""
+    result = CliRunner().invoke(script, list(args), env=env, input=stdin, color=color)
     assert result.exception is None or isinstance(result.exception, SystemExit), \
         result.exception
+    return result
+
+
+def cli(*args: str, script: typer.Typer = app, env: dict[str, str] | None = None,
+        stdin: str | None = None) -> tuple[int, str, str]:
+    """The CLI in process: (exit code, stdout, stderr); see :func:`invoke`."""
+    result = invoke(*args, script=script, env=env, stdin=stdin)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -11,18 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from searchkit.cli import app, search_app
-from tests.conftest import SEEDS, Corpus
+from searchkit.cli import search_app
+from tests.conftest import SEEDS, Corpus, cli
 
 GOLDEN = Path(__file__).parent / "golden"
 QUERY = "facial recognition airports"
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), env=env)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def golden(name: str, actual: str) -> None:
@@ -40,34 +34,34 @@ def seeded(seeds_copy: Path, tmp_path: Path) -> list[str]:
 
 
 def test_first_search_builds_the_index_and_answers(seeded: list[str]) -> None:
-    code, out, err = run("search", QUERY, *seeded)
+    code, out, err = cli("search", QUERY, *seeded)
     assert code == 0
     assert err == f"Note: built the index from {seeded[3]} (5 clippings).\n"
     lines = sorted(out.splitlines())
     assert len(lines) == 2
     assert lines[0].startswith("001_d337aeb0c984cb4a.txt#1\t2020-09-08\tThe Sociable\t")
     assert lines[1].startswith("003_06c42d1ff0946df3.txt\t2019-12-05\tABC\t")
-    code, _, err = run("search", QUERY, *seeded)
+    code, _, err = cli("search", QUERY, *seeded)
     assert (code, err) == (0, "")  # fresh: no note, no rebuild
 
 
 def test_lines_output_golden(seeded: list[str]) -> None:
-    run("index", *seeded)
-    code, out, err = run("search", "facial recognition", "-n", "4", *seeded)
+    cli("index", *seeded)
+    code, out, err = cli("search", "facial recognition", "-n", "4", *seeded)
     assert (code, err) == (0, "")
     golden("search_lines.txt", out)
 
 
 def test_pretty_output_golden_without_colour(seeded: list[str]) -> None:
-    run("index", *seeded)
-    code, out, _ = run("search", QUERY, "--format", "pretty", *seeded)
+    cli("index", *seeded)
+    code, out, _ = cli("search", QUERY, "--format", "pretty", *seeded)
     assert code == 0 and "\x1b" not in out
     golden("search_pretty.txt", out)
 
 
 def test_json_output_golden(seeded: list[str]) -> None:
-    run("index", *seeded)
-    code, out, _ = run("search", QUERY, "-f", "json", *seeded)
+    cli("index", *seeded)
+    code, out, _ = cli("search", QUERY, "-f", "json", *seeded)
     assert code == 0
     record = json.loads(out)
     assert record["seconds"] >= 0
@@ -76,62 +70,133 @@ def test_json_output_golden(seeded: list[str]) -> None:
 
 
 def test_jsonl_csv_tsv_paths_and_count(seeded: list[str]) -> None:
-    run("index", *seeded)
-    _, out, _ = run("search", QUERY, "-f", "jsonl", *seeded)
+    cli("index", *seeded)
+    _, out, _ = cli("search", QUERY, "-f", "jsonl", *seeded)
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["rank"] for r in rows] == [1, 2]
-    _, out, _ = run("search", QUERY, "-f", "csv", *seeded)
+    _, out, _ = cli("search", QUERY, "-f", "csv", *seeded)
     assert out.splitlines()[0] == ("rank,score,id,kind,path,title,provider,domain,published,"
                                    "url,quality,topics")
     assert len(out.splitlines()) == 3
-    _, out, _ = run("search", QUERY, "-f", "tsv", *seeded)
+    _, out, _ = cli("search", QUERY, "-f", "tsv", *seeded)
     assert [len(line.split("\t")) for line in out.splitlines()] == [12, 12, 12]
-    _, out, _ = run("search", QUERY, "-f", "paths", *seeded)
+    _, out, _ = cli("search", QUERY, "-f", "paths", *seeded)
     assert out == "003_06c42d1ff0946df3.txt\n001_d337aeb0c984cb4a.txt\n"
-    _, out, _ = run("search", QUERY, "-0", *seeded)
+    _, out, _ = cli("search", QUERY, "-0", *seeded)
     assert out == "003_06c42d1ff0946df3.txt\x00001_d337aeb0c984cb4a.txt\x00"
-    assert run("search", QUERY, "--count", *seeded)[:2] == (0, "2\n")
+    assert cli("search", QUERY, "--count", *seeded)[:2] == (0, "2\n")
 
 
 def test_exit_codes(seeded: list[str]) -> None:
-    assert run("search", "zebra", *seeded)[:2] == (1, "")
-    code, out, err = run("search", "bogus:field", *seeded)
+    assert cli("search", "zebra", *seeded)[:2] == (1, "")
+    code, out, err = cli("search", "bogus:field", *seeded)
     assert (code, out) == (2, "")
     assert err.startswith("Error: invalid query at position 0: unknown field 'bogus:'")
     assert "Traceback" not in err
-    code, _, err = run("search", "airports zebra", *seeded)
+    code, _, err = cli("search", "airports zebra", *seeded)
     assert code == 0
     assert err == ("Note: no entry matches every word; showing the best partial matches.\n"
                    "Entries matching each word alone: airports: 2, zebra: 0\n")
 
 
 def test_missing_index_and_folder_name_the_fix(tmp_path: Path) -> None:
-    code, out, err = run("search", "x", "--index", str(tmp_path / "ix"),
+    code, out, err = cli("search", "x", "--index", str(tmp_path / "ix"),
                          "--seeds", str(tmp_path / "none"))
     assert (code, out) == (2, "")
     assert err == (f"Error: no index at {tmp_path / 'ix'} — run `searchkit index FOLDER` "
                    f"(there is no clippings folder at {tmp_path / 'none'})\n")
-    code, _, err = run("search", "x", "--no-refresh", "--index", str(tmp_path / "ix"))
+    code, _, err = cli("search", "x", "--no-refresh", "--index", str(tmp_path / "ix"))
     assert code == 2 and err.startswith("Error: no index at")
 
 
 def test_debug_shows_traceback(tmp_path: Path) -> None:
-    code, _, err = run("search", "x", "--debug", "--index", str(tmp_path / "ix"),
+    code, _, err = cli("search", "x", "--debug", "--index", str(tmp_path / "ix"),
                        "--seeds", str(tmp_path / "none"))
     assert code == 2 and "Traceback" in err and "IndexMissingError" in err
+
+
+def test_every_command_goes_through_the_one_error_boundary() -> None:
+    from searchkit.cli import app
+
+    commands = [*app.registered_commands, *search_app.registered_commands]
+    assert len(commands) == 8
+    for command in commands:
+        assert command.callback is not None and hasattr(command.callback, "__wrapped__"), \
+            command.name
+
+
+def test_a_bug_exits_70_in_one_line_and_shows_its_traceback_only_on_debug(
+        seeded: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from searchkit import output
+
+    def boom(*args: object, **kwargs: object) -> str:
+        raise ValueError("boom")
+
+    monkeypatch.setattr(output, "render_fields", boom)
+    assert cli("fields") == (70, "", "Error: internal error: ValueError: boom (run again "
+                                     "with --debug for the traceback)\n")
+    monkeypatch.setattr(output, "status_record", boom)
+    code, out, err = cli("status", *seeded)
+    assert (code, out) == (70, "") and "Traceback" not in err
+    code, out, err = cli("status", "--debug", *seeded)
+    assert (code, out) == (70, "")
+    assert err.startswith("Traceback (most recent call last):\n")
+    assert 'raise ValueError("boom")' in err
+    assert err.endswith("\nError: internal error: ValueError: boom\n")
+
+
+def test_ctrl_c_exits_130(seeded: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from searchkit import output
+
+    def interrupted(*args: object, **kwargs: object) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(output, "status_record", interrupted)
+    assert cli("status", *seeded) == (130, "", "Interrupted; the index keeps its last commit.\n")
+
+
+def test_an_unknown_entry_id_is_a_usage_error(seeds_index: Path) -> None:
+    ix = ["--index", str(seeds_index), "--seeds", str(seeds_index.parent / "seeds")]
+    code, out, err = cli("show", "nope.txt", *ix)
+    assert (code, out) == (2, "")
+    assert err == ("Error: no entry 'nope.txt' in the index — ids are shown by `search` "
+                   "(a clipping's path, or PATH#N for a related article)\n")
+    assert cli("similar", "nope.txt", *ix) == (2, "", "Error: no entry 'nope.txt' in the index\n")
+
+
+def test_batch_errors_are_lines_and_a_bug_stops_at_the_boundary(
+        seeds_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from searchkit import output
+
+    ix = ["--index", str(seeds_index), "--seeds", str(seeds_index.parent / "seeds")]
+    code, out, err = cli("search", "--batch", "-", *ix, stdin="bogus:x\nairports\n")
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert (code, err) == (2, "")
+    assert first == {"query": "bogus:x", "error": first["error"]}
+    assert first["error"].startswith("invalid query at position 0: unknown field 'bogus:'")
+    assert second["query"] == "airports" and second["total"] == 2
+
+    def boom(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(output, "results_record", boom)
+    code, out, err = cli("search", "--batch", "-", *ix, stdin="bogus:x\nairports\n")
+    assert (code, json.loads(out)["query"]) == (70, "bogus:x")
+    assert err == ("Error: internal error: RuntimeError: boom (run again with --debug for "
+                   "the traceback)\n")
 
 
 def test_index_summary_failures_and_exit_code(corpus: Corpus, tmp_path: Path) -> None:
     corpus.add("good.md", title="Good")
     corpus.write_raw("bad.md", "---\nquality: high\n---\n")
     ix = str(tmp_path / "ix")
-    code, out, err = run("index", str(corpus.root), "--index", ix)
+    code, out, err = cli("index", str(corpus.root), "--index", ix)
     assert code == 4
     assert err == "bad.md: quality: must be a whole number from 0 to 100, not text 'high'\n"
     assert re.fullmatch(rf"Indexed {re.escape(str(corpus.root))} into {re.escape(ix)}: "
                         r"1 added, 0 updated, 0 deleted, 0 unchanged, 1 failed in \d+\.\d\ds\n",
                         out)
-    code, out, _ = run("index", str(corpus.root), "--index", ix, "-f", "json")
+    code, out, _ = cli("index", str(corpus.root), "--index", ix, "-f", "json")
     record = json.loads(out)
     assert code == 4 and record["unchanged"] == 1 and record["failed"][0]["path"] == "bad.md"
 
@@ -139,11 +204,11 @@ def test_index_summary_failures_and_exit_code(corpus: Corpus, tmp_path: Path) ->
 def test_update_after_changes_and_rebuild(corpus: Corpus, tmp_path: Path) -> None:
     ix = ["--index", str(tmp_path / "ix")]
     corpus.add("a.md", title="Alpha")
-    assert run("index", str(corpus.root), *ix)[0] == 0
+    assert cli("index", str(corpus.root), *ix)[0] == 0
     corpus.add("b.md", title="Beta")
     # search refreshes from the folder recorded in the index
-    assert run("search", "beta", *ix)[:2] == (0, "b.md\t\t\tBeta\t\n")
-    code, out, _ = run("index", "--rebuild", *ix)
+    assert cli("search", "beta", *ix)[:2] == (0, "b.md\t\t\tBeta\t\n")
+    code, out, _ = cli("index", "--rebuild", *ix)
     assert code == 0 and out.startswith(f"Rebuilt {corpus.root.resolve()} ")
     assert "0 added, 0 updated, 0 deleted, 2 unchanged, 0 failed" in out
 
@@ -151,41 +216,40 @@ def test_update_after_changes_and_rebuild(corpus: Corpus, tmp_path: Path) -> Non
 def test_no_refresh_answers_from_the_index_as_it_is(corpus: Corpus, tmp_path: Path) -> None:
     ix = ["--index", str(tmp_path / "ix")]
     corpus.add("a.md", title="Alpha")
-    run("index", str(corpus.root), *ix)
+    cli("index", str(corpus.root), *ix)
     corpus.add("b.md", title="Beta")
-    assert run("search", "beta", "--no-refresh", *ix)[0] == 1
-    assert run("search", "beta", *ix)[0] == 0
+    assert cli("search", "beta", "--no-refresh", *ix)[0] == 1
+    assert cli("search", "beta", *ix)[0] == 0
 
 
 def test_status(seeded: list[str], seeds_copy: Path) -> None:
-    code, out, _ = run("status", *seeded)
+    code, out, _ = cli("status", *seeded)
     assert code == 0 and "entries:      none" in out
-    run("index", *seeded)
+    cli("index", *seeded)
     (seeds_copy / "new.md").write_text("---\ntitle: New\n---\n")
-    code, out, _ = run("status", *seeded)
+    code, out, _ = cli("status", *seeded)
     assert "entries:      19 (5 clippings, 14 related articles)" in out
     assert "added:        1: new.md" in out
-    code, out, _ = run("status", "-f", "json", *seeded)
+    code, out, _ = cli("status", "-f", "json", *seeded)
     record = json.loads(out)
     assert record["stale"]["added"] == ["new.md"] and record["up_to_date"] is False
 
 
 def test_environment_variables_configure_paths(seeds_copy: Path, tmp_path: Path) -> None:
     env = {"SEARCHKIT_INDEX": str(tmp_path / "envix"), "SEARCHKIT_SEEDS": str(seeds_copy)}
-    code, out, _ = run("search", QUERY, "--count", env=env)
+    code, out, _ = cli("search", QUERY, "--count", env=env)
     assert (code, out) == (0, "2\n")
     assert (tmp_path / "envix").is_dir()
 
 
 def test_search_app_is_the_search_command(seeded: list[str]) -> None:
-    result = CliRunner().invoke(search_app, [QUERY, "--count", *seeded])
-    assert (result.exit_code, result.stdout) == (0, "2\n")
+    assert cli(QUERY, "--count", *seeded, script=search_app)[:2] == (0, "2\n")
 
 
 def test_version_and_help() -> None:
-    code, out, _ = run("--version")
+    code, out, _ = cli("--version")
     assert code == 0 and re.fullmatch(r"searchkit \d+\.\d+\.\d+\n", out)
-    code, out, _ = run("search", "--help")
+    code, out, _ = cli("search", "--help")
     assert code == 0 and "--no-refresh" in out and "--format" in out
 
 
@@ -255,17 +319,17 @@ def test_search_answers_from_snapshot_while_another_process_writes(
 
     ix = ["--index", str(tmp_path / "ix")]
     corpus.add("a.md", title="Alpha")
-    run("index", str(corpus.root), *ix)
+    cli("index", str(corpus.root), *ix)
     corpus.add("b.md", title="Alpha beta")
     writer = whoosh_index.open_dir(str(tmp_path / "ix")).writer()  # another writer
     try:
-        code, out, err = run("search", "alpha", "-f", "paths", *ix)
+        code, out, err = cli("search", "alpha", "-f", "paths", *ix)
     finally:
         writer.cancel()
     assert (code, out) == (0, "a.md\n")
     assert err == ("Note: another process is updating the index; answering from the "
                    "current snapshot.\n")
-    assert run("search", "alpha", "-f", "paths", *ix)[:2] == (0, "a.md\nb.md\n")
+    assert cli("search", "alpha", "-f", "paths", *ix)[:2] == (0, "a.md\nb.md\n")
 
 
 def test_search_quick_check_and_full_check(tmp_path: Path) -> None:
@@ -275,13 +339,13 @@ def test_search_quick_check_and_full_check(tmp_path: Path) -> None:
     os.utime(corpus.root, (past, past))
     opts = ["--index", str(tmp_path / "index"), "--seeds", str(corpus.root), "-f", "paths"]
     quick = {"SEARCHKIT_QUICK_CHECK_FILES": "1"}
-    assert run("index", str(corpus.root), "--index", str(tmp_path / "index"))[0] == 0
+    assert cli("index", str(corpus.root), "--index", str(tmp_path / "index"))[0] == 0
     corpus.add("a.md", title="Egret sighting")  # rewritten in place: the folder is unchanged
     os.utime(corpus.root, (past, past))
-    assert run("search", "egret", *opts, env=quick)[0] == 1  # the quick check misses it
-    code, out, _ = run("search", "egret", "--full-check", *opts, env=quick)
+    assert cli("search", "egret", *opts, env=quick)[0] == 1  # the quick check misses it
+    code, out, _ = cli("search", "egret", "--full-check", *opts, env=quick)
     assert (code, out) == (0, "a.md\n")
     corpus.add("b.md", title="Egret nest")  # a new file changes the folder: noticed
-    code, out, _ = run("search", "egret", *opts, env=quick)
+    code, out, _ = cli("search", "egret", *opts, env=quick)
     assert (code, sorted(out.split())) == (0, ["a.md", "b.md"])
-    assert run("search", "nest", "--quick-check-files", "-1", *opts)[0] == 2
+    assert cli("search", "nest", "--quick-check-files", "-1", *opts)[0] == 2

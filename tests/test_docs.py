@@ -8,10 +8,9 @@ import shlex
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from searchkit.cli import app, search_app
-from tests.conftest import REPO
+from tests.conftest import REPO, cli
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
@@ -46,15 +45,14 @@ def test_readme_example(command: str, expected: str, seeds_index: Path) -> None:
     seeds = seeds_index.parent / "seeds"
     where = [] if args[1:2] == ["fields"] else ["--index", str(seeds_index),
                                                 "--seeds", str(seeds)]
-    result = CliRunner().invoke(search_app if args[0] == "search" else app,
-                                [*args[1:], *where])
-    assert result.stderr + result.stdout == expected
-    if result.stdout:
-        assert result.exit_code == 0
-    elif result.stderr.startswith("Error:"):
-        assert result.exit_code == 2
+    code, out, err = cli(*args[1:], *where, script=search_app if args[0] == "search" else app)
+    assert err + out == expected
+    if out:
+        assert code == 0
+    elif err.startswith("Error:"):
+        assert code == 2
     else:
-        assert result.exit_code == 1
+        assert code == 1
 
 
 def test_readme_commands_install_with_hashes_and_run_what_they_promise() -> None:

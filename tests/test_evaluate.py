@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from searchkit import SearchkitError, evaluate, indexer, search
-from searchkit.evaluate import EvalInputError, QueryScores, RunEntry
-from tests.conftest import Corpus
+from searchkit.errors import EvalInputError
+from searchkit.evaluate import QueryScores, RunEntry
+from tests.conftest import Corpus, cli
 
 TREC_MEASURES = set(evaluate.MEASURES)
 
@@ -307,26 +308,22 @@ def test_record_and_table(zebra_index: Path, tmp_path: Path) -> None:
 
 
 def test_eval_cli_table_json_run_and_errors(zebra_index: Path, tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from searchkit.cli import app
-
     queries = write(tmp_path, "q.tsv", "1\tzebra\n")
     qrels = write(tmp_path, "qrels.txt", "1 0 Z3 1\n1 0 z1.md 1\n")
     run_file = tmp_path / "run.txt"
     args = ["eval", "--queries", str(queries), "--qrels", str(qrels), "--index",
             str(zebra_index)]
-    result = CliRunner().invoke(app, [*args, "--run", str(run_file)])
-    assert result.exit_code == 0, result.stderr
+    code, out, err = cli(*args, "--run", str(run_file))
+    assert code == 0, err
     expected_map = (1 / 1 + 2 / 3) / 2
-    assert result.stdout == (f"queries  1\nMAP      {expected_map:.4f}\nnDCG@10  0.9197\n"
-                             "P@10     0.2000\nR@100    1.0000\n")
+    assert out == (f"queries  1\nMAP      {expected_map:.4f}\nnDCG@10  0.9197\n"
+                   "P@10     0.2000\nR@100    1.0000\n")
     assert run_file.read_text().splitlines()[0].split()[:4] == ["1", "Q0", "Z3", "1"]
-    record = json.loads(CliRunner().invoke(app, [*args, "-f", "json"]).stdout)
+    record = json.loads(cli(*args, "-f", "json")[1])
     assert record["measures"]["map"] == pytest.approx(expected_map, abs=1e-4)
     assert record["per_query"]["1"]["num_rel_ret"] == 2
     bad = write(tmp_path, "bad.tsv", "no tab here\n")
-    result = CliRunner().invoke(app, ["eval", "--queries", str(bad), "--qrels", str(qrels),
-                                      "--index", str(zebra_index)])
-    assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr.startswith(f"Error: {bad}:1:") and "Traceback" not in result.stderr
+    code, out, err = cli("eval", "--queries", str(bad), "--qrels", str(qrels), "--index",
+                         str(zebra_index))
+    assert code == 2 and out == ""
+    assert err.startswith(f"Error: {bad}:1:") and "Traceback" not in err

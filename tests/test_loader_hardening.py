@@ -24,9 +24,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from searchkit.cli import app
 from searchkit.documents import (
     MAX_FILE_BYTES,
     MAX_FRONT_MATTER_BYTES,
@@ -35,7 +33,7 @@ from searchkit.documents import (
     parse_bytes,
 )
 from searchkit.errors import ClippingError
-from tests.conftest import SEEDS, Corpus, cli
+from tests.conftest import SEEDS, Corpus, cli, invoke
 
 UTC = dt.timezone.utc
 SEED = SEEDS / "000_d147ebc2d70e439b.txt"
@@ -539,8 +537,7 @@ def test_20_no_escape_byte_reaches_stdout_cli_runner(fmt: str, tmp_path: Path) -
     _escape_corpus(tmp_path / "clips")
     ix = str(tmp_path / "ix")
     assert cli("index", str(tmp_path / "clips"), "--index", ix)[0] == 0
-    result = CliRunner().invoke(app, ["search", "walrus", "--index", ix, "-f", fmt],
-                                color=True)
+    result = invoke("search", "walrus", "--index", ix, "-f", fmt, color=True)
     assert result.exit_code == 0
     assert (b"esc.md" if fmt == "paths" else b"walrus") in result.stdout_bytes
     assert not any(b in result.stdout_bytes for b in ESC_BYTES), result.stdout_bytes

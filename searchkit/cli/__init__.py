@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from ._common import boundary
 from .eval import eval_cmd
 from .index import index_cmd
 from .search import search_cmd
@@ -27,13 +28,11 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings=_SETTINGS,
 )
-app.command("index")(index_cmd)
-app.command("search")(search_cmd)
-app.command("status")(status_cmd)
-app.command("fields")(fields_cmd)
-app.command("show")(show_cmd)
-app.command("similar")(similar_cmd)
-app.command("eval")(eval_cmd)
+# Every command is registered through the error boundary, so no command handles errors.
+for _name, _command in (("index", index_cmd), ("search", search_cmd), ("status", status_cmd),
+                        ("fields", fields_cmd), ("show", show_cmd), ("similar", similar_cmd),
+                        ("eval", eval_cmd)):
+    app.command(_name)(boundary(_command))
 
 
 def _version_callback(value: bool) -> None:
@@ -59,7 +58,7 @@ search_app = typer.Typer(
     rich_markup_mode=None,
     context_settings=_SETTINGS,
 )
-search_app.command(help=search_cmd.__doc__)(search_cmd)
+search_app.command(help=search_cmd.__doc__)(boundary(search_cmd))
 
 
 def main() -> None:

@@ -1,10 +1,11 @@
 """What every command shares: option aliases, the error boundary, progress, paths."""
 
 
+import functools
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, NoReturn, ParamSpec
 
 import typer
 
@@ -12,7 +13,7 @@ from .. import config
 from ..errors import ExitCode, SearchkitError
 from ..output import Format, Style
 
-T = TypeVar("T")
+P = ParamSpec("P")
 
 IndexOpt = Annotated[
     str | None,
@@ -25,6 +26,7 @@ SeedsOpt = Annotated[
                  help="Clippings folder to keep the index in step with. "
                       "[default: the folder the index was built from, else ./seeds]"),
 ]
+# Read by the error boundary (`boundary`), not by the commands themselves.
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
 LockTimeoutOpt = Annotated[
     float, typer.Option("--lock-timeout", min=0, help="Seconds to wait for another writer.")
@@ -38,35 +40,45 @@ def err(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def fail(exc: SearchkitError, debug: bool) -> NoReturn:
-    if debug:
-        traceback.print_exc()
-    err(f"Error: {exc}")
-    raise typer.Exit(int(exc.exit_code))
-
-
 def usage(message: str) -> NoReturn:
     err(f"Error: {message}")
     raise typer.Exit(int(ExitCode.USAGE))
 
 
-def guard(debug: bool, fn: Callable[[], T]) -> T:
-    """The error boundary: expected errors become one line and an exit code."""
-    try:
-        return fn()
-    except SearchkitError as exc:
-        fail(exc, debug)
-    except KeyboardInterrupt:
+def boundary(command: Callable[P, None]) -> Callable[P, None]:
+    """The one error boundary, put around every command as it is registered (httpie's
+    ``main()`` around ``program()``): a command raises, this decides what the user sees.
+
+    Wrapping the command itself, rather than only the console script's ``main()``,
+    keeps the boundary in place when tests call the Typer app in process.
+    """
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # Typer's own exits and usage errors: Typer reports them
+        except (Exception, KeyboardInterrupt) as exc:
+            raise typer.Exit(int(exit_status(exc, bool(kwargs.get("debug"))))) from None
+
+    return run
+
+
+def exit_status(exc: Exception | KeyboardInterrupt, debug: bool) -> ExitCode:
+    """Report ``exc`` on stderr, once, and choose the exit status for it: a SearchkitError
+    its own code, Ctrl-C 130, anything else is a bug (70); tracebacks only with --debug."""
+    if isinstance(exc, KeyboardInterrupt):
         err("Interrupted; the index keeps its last commit.")
-        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-    except typer.Exit:
-        raise
-    except Exception as exc:  # a bug: say so plainly, traceback on --debug
-        if debug:
-            raise
-        err(f"Error: internal error: {type(exc).__name__}: {exc} "
-            "(run again with --debug for the traceback)")
-        raise typer.Exit(int(ExitCode.USAGE)) from None
+        return ExitCode.INTERRUPTED
+    if debug:
+        traceback.print_exception(exc)
+    if isinstance(exc, SearchkitError):
+        err(f"Error: {exc}")
+        return exc.exit_code
+    hint = "" if debug else " (run again with --debug for the traceback)"
+    err(f"Error: internal error: {type(exc).__name__}: {exc}{hint}")
+    return ExitCode.INTERNAL_ERROR
 
 
 def progress() -> Callable[[int, int], None] | None:

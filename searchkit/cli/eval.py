@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import DebugOpt, IndexOpt, guard, paths, write
+from ._common import DebugOpt, IndexOpt, paths, write
 
 
 class EvalFormat(str, Enum):
@@ -31,13 +31,8 @@ def eval_cmd(
     from .. import evaluate, output
 
     index_dir, _ = paths(index, None)
-
-    def go() -> evaluate.Evaluation:
-        ev = evaluate.evaluate(index_dir, queries, qrels, depth=depth)
-        if run is not None:
-            evaluate.write_run(run, ev.run)
-        return ev
-
-    ev = guard(debug, go)
+    ev = evaluate.evaluate(index_dir, queries, qrels, depth=depth)
+    if run is not None:
+        evaluate.write_run(run, ev.run)
     write(output.dumps(evaluate.record(ev)) if fmt is EvalFormat.json
           else evaluate.render_table(ev))

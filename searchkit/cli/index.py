@@ -15,7 +15,6 @@ from ._common import (
     LockTimeoutOpt,
     SeedsOpt,
     err,
-    guard,
     paths,
     progress,
     write,
@@ -38,10 +37,9 @@ def index_cmd(
     """Index a folder of clippings: only added, changed and deleted files are touched."""
     from .. import indexer
 
-    index_dir, default_folder = guard(debug, lambda: paths(index, seeds))
-    source = folder or default_folder
-    report = guard(debug, lambda: indexer.update(
-        source, index_dir, rebuild=rebuild, lock_timeout=lock_timeout, progress=progress()))
+    index_dir, default_folder = paths(index, seeds)
+    report = indexer.update(folder or default_folder, index_dir, rebuild=rebuild,
+                            lock_timeout=lock_timeout, progress=progress())
     if report.rebuild_reason:
         err(f"Note: {report.rebuild_reason}")
     for line in output.failure_lines(report):

@@ -3,6 +3,7 @@
 
 import json
 import sys
+from collections.abc import Callable
 from enum import Enum
 from typing import Annotated
 
@@ -18,7 +19,6 @@ from ._common import (
     IndexOpt,
     SeedsOpt,
     err,
-    guard,
     paths,
     progress,
     resolve_format,
@@ -165,9 +165,11 @@ def search_cmd(
         min_quality=min_quality,
     )
     index_dir, folder = paths(index, seeds)
-    quick = None if full_check or quick_check_files == 0 else quick_check_files
-    guard(debug, lambda: _refresh(index_dir, folder, quick) if refresh
-          else _require_index(index_dir))
+    if refresh:
+        quick = None if full_check or quick_check_files == 0 else quick_check_files
+        _refresh(index_dir, folder, quick)
+    else:
+        _require_index(index_dir)
 
     def run(text: str) -> SearchResults:
         return search_mod.search(
@@ -176,12 +178,10 @@ def search_cmd(
             timeout=timeout or None)
 
     if batch is not None:
-        _run_batch(batch, run, debug)
+        raise typer.Exit(int(_run_batch(batch, run)))
+    results = run(query_text)
     if explain and resolve_format(fmt) in (Format.pretty, Format.lines) and not count:
-        results = guard(debug, lambda: run(query_text))
         write(f"Parsed query: {output.safe(results.parsed)}\n")
-    else:
-        results = guard(debug, lambda: run(query_text))
     if results.partial:
         err("Note: no entry matches every word; showing the best partial matches.")
     if results.partial or not results.total:
@@ -192,9 +192,11 @@ def search_cmd(
     raise typer.Exit(int(ExitCode.HITS if results.total else ExitCode.NO_HITS))
 
 
-def _run_batch(source: str, run: object, debug: bool) -> None:
-    """One JSON object per input line: the results record, or the query and its error."""
-    assert callable(run)
+def _run_batch(source: str, run: Callable[[str], SearchResults]) -> ExitCode:
+    """One JSON object per input line: the results record, or the query and its error.
+
+    Only a SearchkitError is a line's own error; anything else stops the batch at the
+    error boundary, like any command's bug."""
     try:
         stream = sys.stdin if source == "-" else open(source, encoding="utf-8")  # noqa: SIM115
     except OSError as exc:
@@ -214,5 +216,4 @@ def _run_batch(source: str, run: object, debug: bool) -> None:
                 continue
             any_hits = any_hits or bool(results.total)
             write(json.dumps(output.results_record(results), ensure_ascii=False) + "\n")
-    code = ExitCode.USAGE if failed else ExitCode.HITS if any_hits else ExitCode.NO_HITS
-    raise typer.Exit(int(code))
+    return ExitCode.USAGE if failed else ExitCode.HITS if any_hits else ExitCode.NO_HITS

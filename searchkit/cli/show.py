@@ -15,7 +15,6 @@ from ._common import (
     IndexOpt,
     SeedsOpt,
     err,
-    guard,
     paths,
     resolve_format,
     style,
@@ -38,7 +37,7 @@ def show_cmd(
     from .. import search as search_mod
 
     index_dir, folder = paths(index, seeds)
-    hit = guard(debug, lambda: search_mod.entry(index_dir, entry_id))
+    hit = search_mod.entry(index_dir, entry_id)
     clip = None
     try:
         clip = documents.load_file(os.path.join(folder, hit.path), folder)
@@ -63,6 +62,6 @@ def similar_cmd(
     from .. import search as search_mod
 
     index_dir, _ = paths(index, seeds)
-    results = guard(debug, lambda: search_mod.similar(index_dir, entry_id, limit=limit))
+    results = search_mod.similar(index_dir, entry_id, limit=limit)
     write(output.render_results(results, resolve_format(fmt), style()))
     raise typer.Exit(int(ExitCode.HITS if results.hits else ExitCode.NO_HITS))

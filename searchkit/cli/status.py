@@ -6,7 +6,7 @@ import os
 from .. import output
 from ..output import Format
 from ..results import FIELDS
-from ._common import DebugOpt, FormatOpt, IndexOpt, SeedsOpt, guard, paths, write
+from ._common import DebugOpt, FormatOpt, IndexOpt, SeedsOpt, paths, write
 
 
 def status_cmd(
@@ -19,13 +19,10 @@ def status_cmd(
     from .. import indexer
     from .. import search as search_mod
 
-    def gather() -> dict[str, object]:
-        index_dir, folder = paths(index, seeds)
-        stats = search_mod.stats(index_dir) if indexer.index_exists(index_dir) else None
-        diff = indexer.check(folder, index_dir) if os.path.isdir(folder) else None
-        return output.status_record(index_dir, folder, stats, diff)
-
-    record = guard(debug, gather)
+    index_dir, folder = paths(index, seeds)
+    stats = search_mod.stats(index_dir) if indexer.index_exists(index_dir) else None
+    diff = indexer.check(folder, index_dir) if os.path.isdir(folder) else None
+    record = output.status_record(index_dir, folder, stats, diff)
     write(output.dumps(record) if fmt is Format.json else output.render_status(record))
 
 
