@@ -7,6 +7,7 @@ escape sequences in a clipping can never reach the terminal.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 MARK_OPEN, MARK_CLOSE = "**", "**"  # plain-text match markers (text without colour, JSON)
+ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"  # every date searchkit writes (stored and shown in UTC)
 
 
 class Format(str, Enum):
@@ -68,38 +70,55 @@ def marked(snippet: Snippet, style: Style, *, mark: bool = True) -> str:
     )
 
 
+def iso(when: dt.datetime | None) -> str | None:
+    """A UTC datetime as searchkit writes dates: ``2021-05-05T10:00:00Z``."""
+    return when.strftime(ISO_UTC) if when is not None else None
+
+
 def _date(hit: Hit) -> str:
-    return hit.published.strftime("%Y-%m-%d") if hit.published else ""
+    return (iso(hit.published) or "")[:10]
 
 
-def _iso(hit: Hit) -> str | None:
-    return hit.published.strftime("%Y-%m-%dT%H:%M:%SZ") if hit.published else None
+# ---------------------------------------------------------------- entry records
+
+
+def entry_fields(hit: Hit, *, parent: bool = False) -> dict[str, Any]:
+    """The fields every JSON record of an entry starts with, in the documented order;
+    ``parent``: with the hit record's ``parent`` (the clipping's id) after ``path``."""
+    record: dict[str, Any] = {"id": safe(hit.id), "kind": hit.kind, "path": safe(hit.path)}
+    if parent:
+        record["parent"] = safe(hit.parent) or None
+    record.update({
+        "title": safe(hit.title),
+        "excerpt": safe(hit.excerpt),
+        "provider": {"name": safe(hit.provider), "domain": safe(hit.domain)},
+        "published": iso(hit.published),
+        "url": safe(hit.url),
+        "canonical_url": safe(hit.canonical_url),
+        "topics": [safe(t) for t in hit.topics],
+        "quality": hit.quality,
+        "type": safe(hit.type),
+    })
+    return record
+
+
+def _also_in(hit: Hit) -> list[dict[str, str]]:
+    return [{"id": safe(loc.id), "kind": loc.kind, "path": safe(loc.path)}
+            for loc in hit.also_in]
 
 
 # ---------------------------------------------------------------- search results
 
 
 def hit_record(hit: Hit) -> dict[str, Any]:
-    """The JSON shape of one hit (documented in the README; versioned by ``version``)."""
+    """The JSON shape of one hit (documented in the README; versioned by ``version``):
+    its rank and score, the entry's fields, and how it matched."""
     return {
         "rank": hit.rank,
         "score": hit.score,
-        "id": safe(hit.id),
-        "kind": hit.kind,
-        "path": safe(hit.path),
-        "parent": safe(hit.parent) or None,
-        "title": safe(hit.title),
-        "excerpt": safe(hit.excerpt),
-        "provider": {"name": safe(hit.provider), "domain": safe(hit.domain)},
-        "published": _iso(hit),
-        "url": safe(hit.url),
-        "canonical_url": safe(hit.canonical_url),
-        "topics": [safe(t) for t in hit.topics],
-        "quality": hit.quality,
-        "type": safe(hit.type),
+        **entry_fields(hit, parent=True),
         "snippets": [marked(s, Style()) for s in hit.snippets],
-        "also_in": [{"id": safe(loc.id), "kind": loc.kind, "path": safe(loc.path)}
-                    for loc in hit.also_in],
+        "also_in": _also_in(hit),
         **({"explanation": [{"field": t.field, "term": safe(t.term), "score": t.score}
                             for t in hit.explanation]} if hit.explanation else {}),
     }
@@ -195,7 +214,7 @@ _TABLE_COLUMNS = ("rank", "score", "id", "kind", "path", "title", "provider", "d
 
 def _table_row(hit: Hit) -> list[str]:
     return [str(hit.rank), f"{hit.score:g}", hit.id, hit.kind, hit.path, hit.title,
-            hit.provider, hit.domain, _iso(hit) or "", hit.url,
+            hit.provider, hit.domain, iso(hit.published) or "", hit.url,
             "" if hit.quality is None else str(hit.quality), ";".join(hit.topics)]
 
 
@@ -291,7 +310,7 @@ def status_record(index_dir: str, folder: str, stats: dict[str, Any] | None,
             "related": stats["related"],
             "segments": stats["segments"],
             "schema_version": stats["schema_version"],
-            "last_update": stats["last_modified"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "last_update": iso(stats["last_modified"]),
         })
     if diff is not None:
         record["stale"] = {
@@ -346,19 +365,10 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _when(value: Any) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
-
-
 def entry_record(hit: Hit, clip: Clipping | None) -> dict[str, Any]:
-    """Everything known about one entry: the index's copy, and the file's when readable."""
-    record: dict[str, Any] = {
-        "id": safe(hit.id), "kind": hit.kind, "path": safe(hit.path),
-        "title": safe(hit.title), "excerpt": safe(hit.excerpt),
-        "provider": {"name": safe(hit.provider), "domain": safe(hit.domain)},
-        "published": _iso(hit), "url": safe(hit.url), "canonical_url": safe(hit.canonical_url),
-        "topics": [safe(t) for t in hit.topics], "quality": hit.quality, "type": safe(hit.type),
-    }
+    """Everything known about one entry (``show``): the entry's fields from the index,
+    the file's details when it is readable, its clipping, and where else it appears."""
+    record = entry_fields(hit)
     if clip is not None and hit.kind == "clipping":
         record.update({
             "urls": _json_value(dict(clip.urls)),
@@ -371,7 +381,7 @@ def entry_record(hit: Hit, clip: Clipping | None) -> dict[str, Any]:
             "related": [
                 {"id": f"{safe(hit.id)}#{n}", "title": safe(r.title),
                  "provider": safe(r.provider.name) if r.provider else "",
-                 "published": _when(r.published), "url": safe(r.url)}
+                 "published": iso(r.published), "url": safe(r.url)}
                 for n, r in enumerate(clip.related, start=1)
             ],
             "extra": _json_value(dict(clip.extra)),
@@ -379,8 +389,7 @@ def entry_record(hit: Hit, clip: Clipping | None) -> dict[str, Any]:
     if hit.kind == "related":
         record["parent"] = {"id": safe(hit.parent),
                             "title": safe(clip.title) if clip is not None else None}
-    record["also_in"] = [{"id": safe(loc.id), "kind": loc.kind, "path": safe(loc.path)}
-                         for loc in hit.also_in]
+    record["also_in"] = _also_in(hit)
     return record
 
 
