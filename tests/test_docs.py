@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shlex
 from pathlib import Path
@@ -35,17 +36,36 @@ def _examples() -> list[tuple[str, str]]:
     return pairs
 
 
+def _json_examples() -> list[tuple[str, str]]:
+    """(command, JSON) of every ```json block: the command is the last `search ...` or
+    `searchkit ...` in backticks in the prose between the previous block and this one."""
+    pairs: list[tuple[str, str]] = []
+    for block in re.finditer(r"^```json\n(.*?)^```", README, re.S | re.M):
+        prose = README[:block.start()].rsplit("```", 1)[-1]
+        commands = re.findall(r"`((?:search|searchkit) [^`]+)`", prose)
+        assert commands, f"no command above the JSON example {block.group(1)[:40]!r}"
+        pairs.append((commands[-1], block.group(1)))
+    assert pairs, "README.md lost its JSON example"
+    return pairs
+
+
 EXAMPLES = _examples()
+JSON_EXAMPLES = _json_examples()
+VOLATILE = ("seconds",)  # differs on every run; masked on both sides
 
 
-@pytest.mark.parametrize(("command", "expected"), EXAMPLES, ids=[c for c, _ in EXAMPLES])
-def test_readme_example(command: str, expected: str, seeds_index: Path) -> None:
+def _run_on_seeds(command: str, seeds_index: Path) -> tuple[int, str, str]:
     args = shlex.split(command)
     assert args[0] in ("search", "searchkit")
     seeds = seeds_index.parent / "seeds"
     where = [] if args[1:2] == ["fields"] else ["--index", str(seeds_index),
                                                 "--seeds", str(seeds)]
-    code, out, err = cli(*args[1:], *where, script=search_app if args[0] == "search" else app)
+    return cli(*args[1:], *where, script=search_app if args[0] == "search" else app)
+
+
+@pytest.mark.parametrize(("command", "expected"), EXAMPLES, ids=[c for c, _ in EXAMPLES])
+def test_readme_example(command: str, expected: str, seeds_index: Path) -> None:
+    code, out, err = _run_on_seeds(command, seeds_index)
     assert err + out == expected
     if out:
         assert code == 0
@@ -53,6 +73,21 @@ def test_readme_example(command: str, expected: str, seeds_index: Path) -> None:
         assert code == 2
     else:
         assert code == 1
+
+
+@pytest.mark.parametrize(("command", "expected"), JSON_EXAMPLES,
+                         ids=[c for c, _ in JSON_EXAMPLES])
+def test_readme_json_example(command: str, expected: str, seeds_index: Path) -> None:
+    code, out, err = _run_on_seeds(command, seeds_index)
+    assert (code, err) == (0, "")
+    actual, documented = json.loads(out), json.loads(expected)
+    for record in (actual, documented):
+        for key in VOLATILE:
+            if key in record:
+                record[key] = "(varies)"
+    # Same keys in the same order, same values: compare the canonical text.
+    assert json.dumps(actual, indent=2, ensure_ascii=False) == \
+        json.dumps(documented, indent=2, ensure_ascii=False)
 
 
 def test_readme_commands_install_with_hashes_and_run_what_they_promise() -> None:
