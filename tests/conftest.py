@@ -11,12 +11,21 @@ from typing import Any
 
 import pytest
 import typer
+from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner, Result
 
 from searchkit.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
+
+# Every Hypothesis test is robust on a busy machine (2 cores shared by other work, load
+# 5 seen): no per-example deadline and no "too slow" health check, since both measure the
+# machine rather than the code. Tests inherit this; one that passes its own `deadline` or
+# `suppress_health_check` must keep them load-proof too (start from `LOAD_PROOF`).
+LOAD_PROOF = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("searchkit", LOAD_PROOF)
+settings.load_profile("searchkit")
 
 
 def _yaml_value(value: Any, indent: int) -> str:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from searchkit import SearchkitError, evaluate, indexer, search
 from searchkit.errors import EvalInputError
 from searchkit.evaluate import QueryScores, RunEntry
-from tests.conftest import Corpus, cli
+from tests.conftest import LOAD_PROOF, Corpus, cli
 
 TREC_MEASURES = set(evaluate.MEASURES)
 
@@ -112,7 +112,7 @@ docids = st.sampled_from([f"d{i}" for i in range(30)])
 
 # Grades from -1: pytrec_eval 0.5.11 corrupts memory (and soon segfaults) on grades below
 # -1; searchkit counts every grade below 1 as not relevant (see the test after this one).
-@settings(max_examples=200, deadline=None, database=None)
+@settings(LOAD_PROOF, max_examples=200, database=None)
 @given(
     judged=st.dictionaries(docids, st.integers(-1, 4), min_size=1, max_size=30),
     ranking=st.dictionaries(docids, st.sampled_from([0.5, 1.0, 1.5, 2.0, 7.25, 10.0]),

@@ -22,7 +22,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from searchkit.documents import (
@@ -33,7 +33,7 @@ from searchkit.documents import (
     parse_bytes,
 )
 from searchkit.errors import ClippingError
-from tests.conftest import SEEDS, Corpus, cli, invoke
+from tests.conftest import LOAD_PROOF, SEEDS, Corpus, cli, invoke
 
 UTC = dt.timezone.utc
 SEED = SEEDS / "000_d147ebc2d70e439b.txt"
@@ -572,8 +572,7 @@ YAML_TOKENS = st.sampled_from(
      "\n  ", "9" * 30])
 
 
-@settings(max_examples=400, deadline=dt.timedelta(milliseconds=500), database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(LOAD_PROOF, max_examples=400, database=None)
 @given(front=st.lists(YAML_TOKENS, max_size=60).map("".join), body=st.binary(max_size=40),
        bom=st.booleans(), close=st.sampled_from(["---", "...", "", "--- "]))
 def test_fuzz_random_front_matter_raises_only_clipping_error(front: str, body: bytes,
@@ -587,7 +586,7 @@ def test_fuzz_random_front_matter_raises_only_clipping_error(front: str, body: b
         assert isinstance(clip.title, str) and "\x1b" not in clip.title
 
 
-@settings(max_examples=300, deadline=dt.timedelta(milliseconds=500), database=None)
+@settings(LOAD_PROOF, max_examples=300, database=None)
 @given(data=st.binary(max_size=300))
 def test_fuzz_random_bytes_raise_only_clipping_error(data: bytes) -> None:
     for candidate in (data, b"---\n" + data, b"---\n" + data + b"\n---\n"):
@@ -597,7 +596,7 @@ def test_fuzz_random_bytes_raise_only_clipping_error(data: bytes) -> None:
             assert "\n" not in str(exc)
 
 
-@settings(max_examples=200, deadline=dt.timedelta(milliseconds=500), database=None)
+@settings(LOAD_PROOF, max_examples=200, database=None)
 @given(st.dictionaries(
     st.sampled_from(["title", "excerpt", "quality", "heat", "topics", "publishedDateTime",
                      "provider", "related", "images", "published", "url", "id", "type"]),
