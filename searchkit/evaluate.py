@@ -128,7 +128,7 @@ def _line_of(path: str | os.PathLike[str], offset: int) -> int | None:
 
 def load_queries(path: str | os.PathLike[str]) -> tuple[Topic, ...]:
     """Read ``qid<TAB>text`` lines; raise EvalInputError on a malformed or repeated qid."""
-    from .query import MAX_QUERY_CHARS
+    from .vocabulary import MAX_QUERY_CHARS
 
     topics: list[Topic] = []
     seen: dict[str, int] = {}

@@ -11,12 +11,13 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from .results import JSON_SCHEMA_VERSION, FolderDiff, Hit, IndexReport, SearchResults, Snippet
+from .vocabulary import FIELDS, KIND_CLIPPING, KIND_RELATED, QueryField
 
 if TYPE_CHECKING:
     from .documents import Clipping
@@ -154,7 +155,7 @@ def render_pretty(results: SearchResults, style: Style) -> str:
         title = marked(hit.title_marked, style) if hit.title_marked else safe(hit.title)
         out.append(f"{hit.rank:>{width}}. {style.title(title) if style.color else title}")
         meta = [m for m in (safe(hit.provider) or safe(hit.domain), _date(hit)) if m]
-        where = safe(hit.id) if hit.kind == "clipping" else f"related, in {safe(hit.path)}"
+        where = safe(hit.id) if hit.kind == KIND_CLIPPING else f"related, in {safe(hit.path)}"
         meta.append(where)
         out.append(pad + style.dim(" · ".join(meta)))
         if hit.url:
@@ -369,7 +370,7 @@ def entry_record(hit: Hit, clip: Clipping | None) -> dict[str, Any]:
     """Everything known about one entry (``show``): the entry's fields from the index,
     the file's details when it is readable, its clipping, and where else it appears."""
     record = entry_fields(hit)
-    if clip is not None and hit.kind == "clipping":
+    if clip is not None and hit.kind == KIND_CLIPPING:
         record.update({
             "urls": _json_value(dict(clip.urls)),
             "category": safe(clip.category),
@@ -386,7 +387,7 @@ def entry_record(hit: Hit, clip: Clipping | None) -> dict[str, Any]:
             ],
             "extra": _json_value(dict(clip.extra)),
         })
-    if hit.kind == "related":
+    if hit.kind == KIND_RELATED:
         record["parent"] = {"id": safe(hit.parent),
                             "title": safe(clip.title) if clip is not None else None}
     record["also_in"] = _also_in(hit)
@@ -404,7 +405,7 @@ def render_entry(record: dict[str, Any], style: Style) -> str:
 
     row("id", record["id"])
     row("kind", record["kind"])
-    if record["kind"] == "related":
+    if record["kind"] == KIND_RELATED:
         parent = record["parent"]
         row("in clipping", f"{parent['id']}" + (f" ({parent['title']})" if parent["title"]
                                                 else ""))
@@ -443,9 +444,10 @@ def render_entry(record: dict[str, Any], style: Style) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_fields(fields: dict[str, tuple[str, str, str]]) -> str:
+def render_fields(fields: Mapping[str, QueryField] = FIELDS) -> str:
+    """The query fields people can type (``searchkit fields``)."""
     width = max(len(name) for name in fields) + 1
     lines = [f"{'field':<{width}}  {'matches':<28}  example"]
-    lines += [f"{name + ':':<{width}}  {what:<28}  {example}"
-              for name, (_, what, example) in fields.items()]
+    lines += [f"{name + ':':<{width}}  {f.matches:<28}  {f.example}"
+              for name, f in fields.items()]
     return "\n".join(lines) + "\n"

@@ -105,24 +105,6 @@ class Filters:
                     or self.min_quality is not None)
 
 
-# Query fields people type: name -> (index field, what it matches, example).
-FIELDS: dict[str, tuple[str, str, str]] = {
-    "title": ("title", "words in the headline", 'title:"facial recognition"'),
-    "excerpt": ("excerpt", "words in the excerpt", "excerpt:airports"),
-    "provider": ("provider", "outlet name or domain", "provider:gcn  provider:go.com"),
-    "domain": ("domain", "outlet domain, exact", "domain:wsj.com"),
-    "topic": ("topics", "words in a topic", 'topic:"computer vision"'),
-    "type": ("type", "entry type, exact", "type:article"),
-    "kind": ("kind", "clipping or related", "kind:related"),
-    "url": ("canonical", "article URL (any variant)", "url:https://gcn.com/articles/x"),
-    "published": ("published", "date or range, UTC", "published:[2020-01 TO 2020-06]"),
-    "year": ("year", "year or range", "year:>=2021"),
-    "quality": ("quality", "number or range", "quality:>50"),
-}
-SORT_KEYS = ("relevance", "date", "-date", "quality")
-FACET_NAMES = ("provider", "topic", "year", "kind")
-
-
 @dataclass(frozen=True)
 class Hit:
     rank: int

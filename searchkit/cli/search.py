@@ -4,7 +4,6 @@
 import json
 import sys
 from collections.abc import Callable
-from enum import Enum
 from typing import Annotated
 
 import typer
@@ -12,7 +11,8 @@ import typer
 from .. import config, output
 from ..errors import ExitCode, SearchkitError
 from ..output import Format
-from ..results import FACET_NAMES, FIELDS, Filters, SearchResults
+from ..results import Filters, SearchResults
+from ..vocabulary import FACET_NAMES, FIELDS, Kind, SortKey
 from ._common import (
     DebugOpt,
     FormatOpt,
@@ -26,18 +26,6 @@ from ._common import (
     usage,
     write,
 )
-
-
-class Sort(str, Enum):
-    relevance = "relevance"
-    date = "date"
-    newest = "-date"
-    quality = "quality"
-
-
-class Kind(str, Enum):
-    clipping = "clipping"
-    related = "related"
 
 
 def complete_query(incomplete: str) -> list[tuple[str, str]]:
@@ -118,9 +106,9 @@ def search_cmd(
     min_quality: Annotated[int | None, typer.Option(
         "--min-quality", min=0, max=100, help="Only entries with at least this quality.")
     ] = None,
-    sort: Annotated[Sort, typer.Option(
+    sort: Annotated[SortKey, typer.Option(
         "--sort", help="relevance, date (oldest first), -date (newest first), quality.")
-    ] = Sort.relevance,
+    ] = SortKey.relevance,
     facets: Annotated[str | None, typer.Option(
         "--facets", help="Count all hits by provider,topic,year,kind.",
         autocompletion=complete_facets)] = None,
@@ -153,9 +141,6 @@ def search_cmd(
     from .. import search as search_mod
 
     facet_names = [f.strip() for f in facets.split(",") if f.strip()] if facets else []
-    bad = [f for f in facet_names if f not in FACET_NAMES]
-    if bad:
-        usage(f"unknown facet {bad[0]!r}; choose from {', '.join(FACET_NAMES)}")
     if facet_names and (count or null or fmt in (Format.jsonl, Format.csv, Format.tsv,
                                                  Format.paths)):
         usage("--facets needs --format pretty, lines or json")

@@ -5,7 +5,7 @@ import os
 
 from .. import output
 from ..output import Format
-from ..results import FIELDS
+from ..vocabulary import FIELDS
 from ._common import DebugOpt, FormatOpt, IndexOpt, SeedsOpt, paths, write
 
 

@@ -30,9 +30,9 @@ from whoosh.analysis import (
 from whoosh.lang.porter2 import stem as porter2_stem
 from whoosh.support.charset import accent_map
 
-# The kinds are the values of the ``kind`` field; defined with the results (Whoosh-free).
-from ..results import KIND_CLIPPING as KIND_CLIPPING
-from ..results import KIND_RELATED as KIND_RELATED
+# The kinds are the values of the ``kind`` field; defined in the vocabulary (Whoosh-free).
+from ..vocabulary import KIND_CLIPPING as KIND_CLIPPING
+from ..vocabulary import KIND_RELATED as KIND_RELATED
 
 # Bump whenever fields or analysis change: an index of another version is rebuilt.
 SCHEMA_VERSION = 5

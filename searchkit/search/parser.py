@@ -1,0 +1,322 @@
+"""User query text -> a Whoosh query.
+
+Whoosh's query syntax (words, ``"phrases"``, AND/OR/NOT, ``( )``, ``field:term``,
+``term*``, ``term~``) with searchkit's rules on top:
+
+* the field names people type (``provider:``, ``topic:``, ``url:``, ...; see
+  :mod:`searchkit.vocabulary`) are mapped onto index fields; an unknown field is an
+  error listing the valid ones;
+* dates and numbers (``published:2021-05``, ``quality:>50``) are parsed by
+  :mod:`.filters`, in UTC, with whole-period boundaries;
+* all words must match by default (``mode="and"``); ``mode="or"`` ranks any match;
+* caps on length, terms, nesting and wildcard prefixes keep hostile queries cheap;
+* ``literal=True`` searches the words as typed, with no syntax at all.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from whoosh import query as wq
+from whoosh.qparser import (
+    AndGroup,
+    FieldAliasPlugin,
+    FieldsPlugin,
+    FuzzyTermPlugin,
+    MultifieldParser,
+    OrGroup,
+    syntax,
+)
+from whoosh.qparser.plugins import TaggingPlugin
+
+from ..errors import QueryError
+from ..indexer import schema
+from ..vocabulary import (
+    BOOLEAN_WORDS,
+    FIELDS,
+    MAX_EXPANSION,
+    MAX_FUZZY_EDITS,
+    MAX_NESTING,
+    MAX_TERMS,
+    MAX_TOKEN_CHARS,
+    MIN_WILDCARD_PREFIX,
+    OPERATOR_WORDS,
+    RANGE_FIELDS,
+    SPECIAL_FIELDS,
+    check_length,
+)
+from .filters import index_schema, range_query
+
+_SPECIAL_EXPR = (
+    rf"(?P<field>{'|'.join(SPECIAL_FIELDS)}):"
+    r"(?P<value>\[[^\]]*\]|\{[^}]*\}|\"[^\"]*\"|[<>]=?[^\s()]*|[^\s()]+)"
+)
+# Typed names that search an index field of another name (``topic:`` -> ``topics``);
+# the special fields are read by _SpecialFieldsPlugin instead.
+_ALIASES = {f.index_field: [name] for name, f in FIELDS.items()
+            if f.index_field != name and name not in SPECIAL_FIELDS}
+
+
+# ---------------------------------------------------------------- whoosh plugins
+
+
+class _ReadyNode(syntax.SyntaxNode):  # type: ignore[misc]
+    """A syntax node holding a query already built by searchkit."""
+
+    def __init__(self, q: wq.Query) -> None:
+        self.q = q
+
+    def r(self) -> str:
+        return f"<ready {self.q!r}>"
+
+    def query(self, parser: Any) -> wq.Query:
+        return self.q
+
+
+class _SpecialFieldsPlugin(TaggingPlugin):  # type: ignore[misc]
+    """``published:``, ``year:``, ``quality:`` and ``url:``, parsed by searchkit."""
+
+    priority = -10  # before Whoosh's field-name tagger
+    expr = _SPECIAL_EXPR
+
+    def __init__(self, source: str) -> None:
+        super().__init__()
+        self.source = source
+
+    def create(self, parser: Any, match: re.Match[str]) -> _ReadyNode:
+        field, value = match.group("field"), match.group("value")
+        if value.startswith('"') and value.endswith('"'):
+            value = value[1:-1]
+        try:
+            if field == "url":
+                from ..documents import canonical_url
+
+                return _ReadyNode(wq.Term(FIELDS["url"].index_field, canonical_url(value)))
+            return _ReadyNode(range_query(field, value))
+        except ValueError as exc:
+            raise QueryError(self.source, f"{field}: {exc}", match.start()) from None
+
+
+class _StrictFieldsPlugin(FieldsPlugin):  # type: ignore[misc]
+    """Field names must be ones searchkit documents; Whoosh would search them as words."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(remove_unknown=False)
+        self.source = source
+
+    def filters(self, parser: Any) -> list[tuple[Any, int]]:
+        return [(self.check_names, 80), *super().filters(parser)]
+
+    def check_names(self, parser: Any, group: Any) -> Any:
+        for node in group:
+            if isinstance(node, syntax.GroupNode):
+                self.check_names(parser, node)
+            elif isinstance(node, syntax.FieldnameNode) and node.fieldname not in FIELDS:
+                raise QueryError(
+                    self.source,
+                    f"unknown field {node.fieldname + ':'!r}; valid fields: "
+                    + ", ".join(f"{name}:" for name in FIELDS)
+                    + " (or use --literal to search the words as typed)",
+                    node.startchar,
+                )
+        return group
+
+
+def _parser(source: str, mode: str) -> MultifieldParser:
+    group = AndGroup if mode == "and" else OrGroup.factory(0.9)
+    parser = MultifieldParser(list(schema.TEXT_FIELDS), index_schema(), group=group)
+    parser.remove_plugin_class(FieldsPlugin)
+    parser.add_plugin(_StrictFieldsPlugin(source))
+    parser.add_plugin(_SpecialFieldsPlugin(source))
+    parser.add_plugin(FieldAliasPlugin(_ALIASES))
+    parser.add_plugin(FuzzyTermPlugin())
+    return parser
+
+
+# ---------------------------------------------------------------- checks
+
+
+def _precheck(text: str) -> None:
+    check_length(text)
+    depth, in_quote = 0, False
+    for pos, ch in enumerate(text):
+        if ch == '"':
+            in_quote = not in_quote
+        elif in_quote:
+            continue
+        elif ch == "(":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise QueryError(text, f"more than {MAX_NESTING} nested parentheses", pos)
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise QueryError(text, "')' without a matching '('", pos)
+    if in_quote:
+        raise QueryError(text, 'unclosed quote: add the closing "', text.rfind('"'))
+    if depth:
+        raise QueryError(text, "unclosed '(': add the closing ')'", text.rfind("("))
+    words = text.split()
+    if len(words) > MAX_TERMS:
+        raise QueryError(text[:80] + "...", f"query has more than {MAX_TERMS} terms")
+    for word in words:
+        if len(word) > MAX_TOKEN_CHARS:
+            raise QueryError(text[:80] + "...", f"a word is longer than {MAX_TOKEN_CHARS} "
+                             "characters")
+
+
+_RANGE_NAMES = ", ".join(f"{f}:" for f in RANGE_FIELDS[:-1]) + f" and {RANGE_FIELDS[-1]}:"
+
+
+def _postcheck(source: str, q: wq.Query) -> None:
+    for node in walk(q):
+        if isinstance(node, (wq.Wildcard, wq.Prefix)):
+            literal = re.split(r"[*?]", node.text, maxsplit=1)[0]
+            if isinstance(node, wq.Wildcard) and len(literal) < MIN_WILDCARD_PREFIX:
+                raise QueryError(source, f"wildcard {node.text!r} needs at least "
+                                 f"{MIN_WILDCARD_PREFIX} letters before * or ?")
+            if isinstance(node, wq.Prefix) and len(node.text) < MIN_WILDCARD_PREFIX:
+                raise QueryError(source, f"prefix {node.text + '*'!r} needs at least "
+                                 f"{MIN_WILDCARD_PREFIX} letters before *")
+        if isinstance(node, wq.Every):
+            raise QueryError(source, "a lone * matches everything: give words, or leave the "
+                             "query empty and use filters")
+        if isinstance(node, wq.TermRange):
+            raise QueryError(source, f"ranges work on {_RANGE_NAMES}, not "
+                             f"{node.fieldname}:")
+
+
+def walk(q: wq.Query) -> Iterable[wq.Query]:
+    stack = [q]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(node.children())
+
+
+def check_breadth(reader: Any, q: wq.Query, source: str) -> None:
+    """Refuse wildcard and prefix terms that expand to too many index words (fuzzy
+    terms are bounded by their edit distance and first letter instead).
+
+    Counting stops at the cap, so the check costs at most MAX_EXPANSION term reads
+    per pattern, however large the vocabulary."""
+    for node in walk(q):
+        if isinstance(node, (wq.Prefix, wq.Wildcard)):
+            expanded = sum(1 for _ in itertools.islice(node._btexts(reader),
+                                                       MAX_EXPANSION + 1))
+            if expanded > MAX_EXPANSION:
+                shown = node.text + ("*" if isinstance(node, wq.Prefix) else "")
+                raise QueryError(source, f"{shown!r} is too broad: it matches more than "
+                                 f"{MAX_EXPANSION} words in {node.fieldname}; add letters")
+
+
+def _bounded_fuzzy(q: wq.Query, source: str) -> wq.Query:
+    """term~N: at most MAX_FUZZY_EDITS edits, and the first letter must match (as
+    Lucene advises; the cost without it is in benchmarks/README.md)."""
+    if isinstance(q, wq.FuzzyTerm):
+        if q.maxdist > MAX_FUZZY_EDITS:
+            raise QueryError(source, f"fuzzy {q.text}~{q.maxdist}: at most "
+                             f"{MAX_FUZZY_EDITS} edits (term~{MAX_FUZZY_EDITS})")
+        if q.prefixlength < 1:
+            q = copy.copy(q)
+            q.prefixlength = 1
+        return q
+    return q.apply(lambda child: _bounded_fuzzy(child, source))
+
+
+def _provider_or_domain(q: wq.Query) -> wq.Query:
+    if isinstance(q, (wq.Term, wq.Prefix, wq.Wildcard, wq.FuzzyTerm)) and \
+            q.fieldname == "provider":
+        alt = copy.copy(q)
+        alt.fieldname = "domain"
+        return wq.Or([q, alt])
+    return q.apply(_provider_or_domain)
+
+
+# ---------------------------------------------------------------- public
+
+
+def parse(text: str, *, mode: str = "and", literal: bool = False) -> wq.Query:
+    """Parse user query text; raise :class:`QueryError` with a fix on bad input."""
+    if mode not in ("and", "or"):
+        raise ValueError(f"mode must be 'and' or 'or', not {mode!r}")
+    stripped = text.strip()
+    if not stripped:
+        return wq.Every()
+    if literal:
+        return literal_query(stripped, mode=mode)
+    _precheck(stripped)
+    if mode == "and" and is_plain(stripped):
+        # Plain words: build what the parser would, without the parser's set-up.
+        q = literal_query(stripped, mode="and")
+        if q is wq.NullQuery:
+            raise QueryError(stripped, "nothing to search for (only stop words?)")
+        return _provider_or_domain(q)
+    try:
+        q = _parser(stripped, mode).parse(stripped)
+    except QueryError:
+        raise
+    except RecursionError:
+        raise QueryError(stripped, "query is nested too deeply") from None
+    except Exception as exc:  # Whoosh raises assorted errors on odd input
+        raise QueryError(stripped, f"{type(exc).__name__}: {exc}") from None
+    if q is wq.NullQuery:
+        raise QueryError(stripped, "nothing to search for (only stop words or operators?)")
+    q = _bounded_fuzzy(_provider_or_domain(q), stripped)
+    _postcheck(stripped, q)
+    return q
+
+
+_PLAIN = re.compile(r"^[^\W_]+(?:['.’][^\W_]+)*(?:\s+[^\W_]+(?:['.’][^\W_]+)*)*$")
+
+
+def is_plain(text: str) -> bool:
+    """Only words separated by spaces: no fields, operators, quotes or wildcards."""
+    return bool(_PLAIN.match(text)) and not OPERATOR_WORDS.intersection(text.split())
+
+
+def literal_query(text: str, *, mode: str = "or") -> wq.Query:
+    """Search the words as typed: no operators, fields or wildcards."""
+    check_length(text)
+    words = re.findall(schema.TOKEN_PATTERN, text)[:MAX_TERMS]
+    clauses: list[wq.Query] = []
+    for word in words:
+        per_field = [
+            wq.Term(field, token)
+            for field in schema.TEXT_FIELDS
+            for token in index_schema()[field].process_text(word, mode="query")
+        ]
+        if per_field:
+            clauses.append(per_field[0] if len(per_field) == 1 else wq.Or(per_field))
+    if not clauses:
+        return wq.NullQuery
+    if len(clauses) == 1:
+        return clauses[0]
+    return wq.And(clauses) if mode == "and" else wq.Or(clauses)
+
+
+_OPERATORS = re.compile(rf'(^|\s)({"|".join(BOOLEAN_WORDS)})(\s|$)|(^|\s)[-+]|["()]')
+
+
+def is_plain_words(text: str, q: wq.Query) -> bool:
+    """Several words and nothing else: the query may fall back to partial matches.
+
+    A query with operators, phrases, groups or negation means what it says."""
+    if _OPERATORS.search(text):
+        return False
+    words = {t for f, t in q.iter_all_terms() if f in schema.TEXT_FIELDS}
+    return len(words) > 1 and not any(isinstance(n, wq.Not) for n in walk(q))
+
+
+def user_words(text: str) -> list[str]:
+    """The words a person typed, without field names, operators or syntax, once each."""
+    stripped = re.sub(r"\b\w+:", " ", text)
+    seen: dict[str, None] = {}
+    for word in re.findall(schema.TOKEN_PATTERN, stripped):
+        if word not in OPERATOR_WORDS:
+            seen.setdefault(word)
+    return list(seen)

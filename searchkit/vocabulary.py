@@ -1,0 +1,115 @@
+"""The query vocabulary: what people may type and choose, whatever engine answers.
+
+Field names, kinds, sort keys, facets, filters, operator words and the caps on a
+query. The parser, the CLI's choices and shell completion, and ``searchkit fields``
+all read them here; no engine is imported (a second engine answers the same words).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import NamedTuple
+
+from .errors import QueryError
+
+# ---------------------------------------------------------------- kinds
+
+# The two kinds of index entry (``kind:``, ``--kind`` and ``Hit.kind``).
+KIND_CLIPPING = "clipping"
+KIND_RELATED = "related"
+
+
+class Kind(str, Enum):
+    clipping = KIND_CLIPPING
+    related = KIND_RELATED
+
+
+# ---------------------------------------------------------------- fields
+
+
+class QueryField(NamedTuple):
+    """A field people type as ``name:``: the index field it searches, what it matches,
+    and an example (what ``searchkit fields`` prints)."""
+
+    index_field: str
+    matches: str
+    example: str
+
+
+FIELDS: dict[str, QueryField] = {
+    "title": QueryField("title", "words in the headline", 'title:"facial recognition"'),
+    "excerpt": QueryField("excerpt", "words in the excerpt", "excerpt:airports"),
+    "provider": QueryField("provider", "outlet name or domain", "provider:gcn  provider:go.com"),
+    "domain": QueryField("domain", "outlet domain, exact", "domain:wsj.com"),
+    "topic": QueryField("topics", "words in a topic", 'topic:"computer vision"'),
+    "type": QueryField("type", "entry type, exact", "type:article"),
+    "kind": QueryField("kind", "clipping or related", "kind:related"),
+    "url": QueryField("canonical", "article URL (any variant)",
+                      "url:https://gcn.com/articles/x"),
+    "published": QueryField("published", "date or range, UTC",
+                            "published:[2020-01 TO 2020-06]"),
+    "year": QueryField("year", "year or range", "year:>=2021"),
+    "quality": QueryField("quality", "number or range", "quality:>50"),
+}
+# Fields whose values are dates or numbers: comparisons (>=) and [FROM TO UNTIL] ranges.
+RANGE_FIELDS = ("published", "year", "quality")
+# Fields whose values the parser reads itself (ranges, and URLs in their canonical form).
+SPECIAL_FIELDS = (*RANGE_FIELDS, "url")
+
+# ---------------------------------------------------------------- sorting and facets
+
+
+class SortKey(str, Enum):
+    relevance = "relevance"
+    date = "date"  # oldest first
+    newest = "-date"
+    quality = "quality"
+
+
+SORT_KEYS = tuple(key.value for key in SortKey)
+
+# Facet name -> the index field whose values are counted.
+FACETS: dict[str, str] = {
+    "provider": "provider_name",
+    "topic": "topic_label",
+    "year": "year",
+    "kind": "kind",
+}
+FACET_NAMES = tuple(FACETS)
+
+# ---------------------------------------------------------------- filters
+
+# ``Filters`` attribute -> the command-line option that sets it (named in messages).
+FILTERS: dict[str, str] = {
+    "providers": "--provider",
+    "topics": "--topic",
+    "kinds": "--kind",
+    "since": "--since",
+    "until": "--until",
+    "min_quality": "--min-quality",
+}
+
+# ---------------------------------------------------------------- operators
+
+# Words that combine clauses; only in capitals (lower-case "and" is a stop word).
+BOOLEAN_WORDS = ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE")
+# The word inside a range: published:[2020 TO 2021].
+RANGE_WORD = "TO"
+OPERATOR_WORDS = frozenset((*BOOLEAN_WORDS, RANGE_WORD))
+
+# ---------------------------------------------------------------- caps
+
+# Hostile queries stay cheap: refused before any index work.
+MAX_QUERY_CHARS = 4_096
+MAX_TERMS = 256
+MAX_TOKEN_CHARS = 128
+MAX_NESTING = 32
+MIN_WILDCARD_PREFIX = 2
+MAX_EXPANSION = 1_000  # words one wildcard, prefix or fuzzy term may expand to
+MAX_FUZZY_EDITS = 2
+
+
+def check_length(text: str) -> None:
+    """Refuse a query longer than MAX_QUERY_CHARS (the first check, for every mode)."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(text[:80] + "...", f"query is longer than {MAX_QUERY_CHARS} characters")
