@@ -142,9 +142,10 @@ def _entries(folder: str) -> tuple[list[dict[str, Any]], int, float]:
     """Every index entry searchkit would write, parsed by searchkit's own loader."""
     from searchkit import documents
     try:
-        from searchkit.folder import entries_for, scan
-    except ImportError:  # before the folder/indexer split (commit 8b083ee)
-        from searchkit.indexer import entries_for, scan  # type: ignore[no-redef]
+        from searchkit.entries import entries_for
+        from searchkit.scan import scan
+    except ImportError:  # before the indexer package (issue #12)
+        from searchkit.folder import entries_for, scan  # type: ignore[no-redef]
 
     started = time.perf_counter()
     files = scan(folder)
@@ -315,9 +316,9 @@ def job_profile_refresh(folder: str, index_dir: str, out_prof: str) -> dict[str,
 
     from searchkit import indexer
     try:
-        from searchkit.folder import scan
-    except ImportError:
-        scan = indexer.scan  # type: ignore[attr-defined]
+        from searchkit.scan import scan
+    except ImportError:  # before the indexer package (issue #12)
+        from searchkit.folder import scan  # type: ignore[no-redef]
 
     def best(fn: Any) -> float:
         fn()
@@ -334,7 +335,7 @@ def job_profile_refresh(folder: str, index_dir: str, out_prof: str) -> dict[str,
             indexer.read_manifest(r)
 
     out = {"scan_ms": best(lambda: scan(folder)), "open_and_manifest_ms": best(manifest),
-           "check_ms": best(lambda: indexer.check(folder, index_dir)),
+           "check_ms": best(lambda: indexer.diff_index(folder, index_dir)),
            "refresh_noop_ms": best(lambda: indexer.refresh(folder, index_dir))}
     prof = cProfile.Profile()
     prof.enable()

@@ -43,7 +43,7 @@ from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from . import frontmatter
-from .errors import ClippingError
+from .errors import ClippingError, FileVanishedError
 from .frontmatter import Plain
 
 MAX_FILE_BYTES = 1_048_576
@@ -111,10 +111,6 @@ class Clipping:
     urls: Mapping[str, str] = field(default_factory=dict)
     source_id: str = ""  # the front matter's own ``id``, when it has one
     extra: Mapping[str, Any] = field(default_factory=dict)  # unknown keys, never indexed
-
-
-class FileVanishedError(ClippingError):
-    """The file was listed but is gone when it is read: the indexer treats it as deleted."""
 
 
 @dataclass(frozen=True)

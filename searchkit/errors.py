@@ -39,6 +39,10 @@ class ClippingError(SearchkitError):
         super().__init__(f"{where}: {problem}")
 
 
+class FileVanishedError(ClippingError):
+    """The file was listed but is gone when it is read: the indexer treats it as deleted."""
+
+
 class IndexMissingError(SearchkitError):
     """No index where one was expected."""
 

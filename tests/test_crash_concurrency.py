@@ -38,6 +38,7 @@ from whoosh.filedb.filestore import FileStorage
 
 from searchkit import indexer, search
 from searchkit.errors import IndexWriteError, UnsafeIndexError
+from searchkit.indexer import commit, shards
 from tests.conftest import cli, clipping_text
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -321,7 +322,7 @@ def _fail_fsync_of(kind: str) -> Any:
 
 # (name, where to patch, replacement factory, expected state, exception expected)
 FAULTS: list[tuple[str, Any, str, Any, str, type[BaseException] | None]] = [
-    ("flush postings", "searchkit.indexer._Writer", "_flush_segment",
+    ("flush postings", "searchkit.indexer.writer.IndexWriter", "_flush_segment",
      lambda real: _boom, "old", IndexWriteError),
     ("fsync segment", os, "fsync", lambda real: _fail_fsync_of("segment"), "old",
      IndexWriteError),
@@ -353,7 +354,7 @@ def test_29_faults_before_and_after_the_commit_point(
     folder, ix = tmp_path / "clips", tmp_path / "ix"
     write_corpus(folder, 6, "old")
     with monkeypatch.context() as m:  # Whoosh's policy alone: five small segments,
-        m.setattr(indexer, "SMALL_SEGMENT_ENTRIES", 0)  # which the next commit merges
+        m.setattr(commit, "SMALL_SEGMENT_ENTRIES", 0)  # which the next commit merges
         for i in range(5):
             write_corpus(folder, 1, "old", start=6 + i)
             indexer.update(folder, ix)
@@ -486,23 +487,24 @@ def test_30_rebuild_commits_with_clear(corpus_dir: Path, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     from whoosh import writing
 
-    from searchkit.indexer import _Writer
+    from searchkit.indexer.commit import merge_policy
+    from searchkit.indexer.writer import IndexWriter
 
     ix = tmp_path / "ix"
     write_corpus(corpus_dir, 3, "a")
     indexer.update(corpus_dir, ix)
     used: list[Any] = []
-    real_commit = _Writer.commit
+    real_commit = IndexWriter.commit
 
-    def commit(self: Any, mergetype: Any = None, **kw: Any) -> None:
+    def recording_commit(self: Any, mergetype: Any = None, **kw: Any) -> None:
         used.append(mergetype)
         real_commit(self, mergetype=mergetype, **kw)
 
-    monkeypatch.setattr(_Writer, "commit", commit)
+    monkeypatch.setattr(IndexWriter, "commit", recording_commit)
     indexer.update(corpus_dir, ix, rebuild=True)
     write_corpus(corpus_dir, 1, "b", start=3)
     indexer.update(corpus_dir, ix)
-    assert used == [writing.CLEAR, indexer._merge_policy]
+    assert used == [writing.CLEAR, merge_policy]
 
 
 # ---------------------------------------------------------------- 31: soak
@@ -739,7 +741,7 @@ def _raise(err: int) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("whole_group", [True, False], ids=["terminal-ctrl-c", "kill-int"])
-@pytest.mark.parametrize("files", [800, indexer.SHARD_THRESHOLD + 200],
+@pytest.mark.parametrize("files", [800, shards.SHARD_THRESHOLD + 200],
                          ids=["parse-workers", "shard-processes"])
 def test_35_ctrl_c_cancels_the_writer_exits_130_and_keeps_the_last_commit(
         whole_group: bool, files: int, tmp_path: Path) -> None:
@@ -775,7 +777,7 @@ def test_35_ctrl_c_cancels_the_writer_exits_130_and_keeps_the_last_commit(
 
 def test_35_interrupt_inside_the_library_cancels_and_releases(
         corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from searchkit.indexer import _Writer
+    from searchkit.indexer.writer import IndexWriter
 
     ix = tmp_path / "ix"
     old = write_corpus(corpus_dir, 4, "old")
@@ -785,7 +787,7 @@ def test_35_interrupt_inside_the_library_cancels_and_releases(
         with monkeypatch.context() as m:
             def interrupt(*a: Any, **k: Any) -> None:
                 raise KeyboardInterrupt
-            m.setattr(_Writer, method, interrupt)
+            m.setattr(IndexWriter, method, interrupt)
             code, out, err = cli("index", str(corpus_dir), "--index", str(ix))
         assert (code, out, err) == (130, "", "Interrupted; the index keeps its last commit.\n")
         assert snapshot(ix) == old and lock_is_free(ix) and orphans(ix) == set()
@@ -832,7 +834,7 @@ def test_36_world_writable_index_is_refused_and_never_unpickled(tmp_path: Path) 
     with pytest.raises(UnsafeIndexError):
         indexer.update(folder, ix)
     with pytest.raises(UnsafeIndexError):
-        indexer.check(folder, ix)
+        indexer.diff_index(folder, ix)
     for args in (["index", str(folder)], ["search", "clipping"], ["search", "x", "--no-refresh"],
                  ["status"]):
         code, out, err = cli(*args, "--index", str(ix), "--seeds", str(folder))

@@ -211,7 +211,7 @@ def test_23_file_deleted_between_listing_and_reading_is_treated_as_deleted(
     monkeypatch.undo()
     again = indexer.update(clips, ix)
     assert (again.failed, again.added, again.updated) == ((), 0, 0)
-    assert indexer.check(clips, ix).is_empty
+    assert indexer.diff_index(clips, ix).is_empty
 
 
 def test_24_file_truncated_while_read_keeps_old_version_and_is_retried(

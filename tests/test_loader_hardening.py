@@ -84,12 +84,12 @@ def test_02_utf8_bom_loads_with_full_metadata() -> None:
 @pytest.mark.parametrize("newline", [b"\r\n", b"\r"], ids=["crlf", "lone-cr"])
 def test_03_crlf_and_lone_cr_give_the_same_entries_as_lf(newline: bytes,
                                                          tmp_path: Path) -> None:
-    from searchkit import folder
+    from searchkit.entries import entries_for
 
     lf = parse_bytes(SEED.read_bytes(), "x.md")
     other = parse_bytes(SEED.read_bytes().replace(b"\n", newline), "x.md")
     assert other == lf
-    assert folder.entries_for(other, "s") == folder.entries_for(lf, "s")
+    assert entries_for(other, "s") == entries_for(lf, "s")
     block = b"---\ntitle: t\nexcerpt: |\n  one\n  two\n---\n"
     assert parse_bytes(block.replace(b"\n", newline), "x.md").excerpt == "one two"
 

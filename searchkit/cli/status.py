@@ -21,7 +21,7 @@ def status_cmd(
 
     index_dir, folder = paths(index, seeds)
     stats = search_mod.stats(index_dir) if indexer.index_exists(index_dir) else None
-    diff = indexer.check(folder, index_dir) if os.path.isdir(folder) else None
+    diff = indexer.diff_index(folder, index_dir) if os.path.isdir(folder) else None
     record = output.status_record(index_dir, folder, stats, diff)
     write(output.dumps(record) if fmt is Format.json else output.render_status(record))
 

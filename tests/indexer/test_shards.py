@@ -1,4 +1,5 @@
-"""Large batches are split between processes, each writing a segment of its own.
+"""``searchkit.indexer.shards``: large batches are split between processes, each writing
+a segment of its own.
 
 Run with a low ``SHARD_THRESHOLD`` so that small corpora take the sharded path; every
 result is compared with the single-process path on the same files.
@@ -16,6 +17,8 @@ import pytest
 
 from searchkit import indexer, search
 from searchkit.errors import IndexWriteError
+from searchkit.indexer import commit, shards
+from searchkit.indexer.writer import IndexWriter
 from tests.conftest import clipping_text
 from tests.test_crash_concurrency import (
     lock_is_free,
@@ -28,7 +31,7 @@ from tests.test_crash_concurrency import (
 
 @pytest.fixture(autouse=True)
 def _low_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(indexer, "SHARD_THRESHOLD", 4)
+    monkeypatch.setattr(shards, "SHARD_THRESHOLD", 4)
 
 
 def segments(ix: Path) -> int:
@@ -95,7 +98,7 @@ def test_sharded_rebuild_keeps_the_last_good_version_of_a_file_failing_in_a_shar
     assert sorted(f.path for f in report.failed) == ["c0001.md", "c0011.md"]
     titles = {t for _, t in snapshot(ix)}
     assert {"alpha clipping 1", "alpha clipping 11", "alpha related 11"} <= titles
-    diff = indexer.check(folder, ix)
+    diff = indexer.diff_index(folder, ix)
     assert sorted(diff.modified) == ["c0001.md", "c0011.md"] and not diff.added
 
 
@@ -120,7 +123,7 @@ def test_a_failing_shard_process_leaves_the_last_commit(
     old = write_corpus(folder, 10, "old")
     indexer.update(folder, ix, workers=1)
     write_corpus(folder, 10, "new")
-    monkeypatch.setattr(indexer._Writer, "finish_shard", _fail_in_shard(how))
+    monkeypatch.setattr(IndexWriter, "finish_shard", _fail_in_shard(how))
     with pytest.raises(IndexWriteError) as info:
         indexer.update(folder, ix, workers=2)
     message = str(info.value)
@@ -132,14 +135,14 @@ def test_a_failing_shard_process_leaves_the_last_commit(
     assert orphans(ix) == set()
     assert lock_is_free(ix)
     monkeypatch.undo()
-    monkeypatch.setattr(indexer, "SHARD_THRESHOLD", 4)
+    monkeypatch.setattr(shards, "SHARD_THRESHOLD", 4)
     assert indexer.update(folder, ix, workers=2).updated == 10
     assert {t for _, t in snapshot(ix)} == {t.replace("old", "new") for _, t in old}
 
 
 def test_a_batch_under_the_threshold_stays_in_one_segment(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(indexer, "SHARD_THRESHOLD", 100)
+    monkeypatch.setattr(shards, "SHARD_THRESHOLD", 100)
     folder, ix = tmp_path / "clips", tmp_path / "ix"
     write_corpus(folder, 30, "alpha")
     indexer.update(folder, ix, workers=2)
@@ -163,7 +166,7 @@ def test_sharded_runs_with_few_changes_still_merge_small_segments(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A sharded run whose halves add little (here: a touched folder, re-stamped, and
     one changed file) must still merge small segments: an early flush would skip it."""
-    monkeypatch.setattr(indexer, "SMALL_SEGMENT_ENTRIES", 100)
+    monkeypatch.setattr(commit, "SMALL_SEGMENT_ENTRIES", 100)
     folder, ix = tmp_path / "clips", tmp_path / "ix"
     expected = write_corpus(folder, 20, "base")
     indexer.update(folder, ix, workers=1)
@@ -195,16 +198,17 @@ def test_a_bug_in_a_shard_process_is_one_line_without_debug(
     def finish_shard(self: Any) -> Any:
         raise ValueError("boom")
 
-    monkeypatch.setattr(indexer._Writer, "finish_shard", finish_shard)
+    monkeypatch.setattr(IndexWriter, "finish_shard", finish_shard)
     args = ["index", str(folder), "--index", str(ix)]
     result = CliRunner().invoke(app, args)
-    assert result.exit_code == 2
+    assert result.exit_code == 70  # ExitCode.INTERNAL_ERROR: a bug, not a usage error
     assert result.stderr == ("Error: internal error: RuntimeError: an indexing process "
                              "failed (ValueError: boom) (run again with --debug for the "
                              "traceback)\n")
     assert snapshot(ix) == old and orphans(ix) == set() and lock_is_free(ix)
-    # --debug lets the error through with the shard's own traceback attached.
+    # --debug prints the traceback, with the shard's own traceback attached as a note.
     result = CliRunner().invoke(app, [*args, "--debug"])
-    notes = "".join(getattr(result.exception, "__notes__", []))
-    assert "in the indexing process:" in notes and "ValueError: boom" in notes
+    assert result.exit_code == 70
+    assert result.stderr.startswith("Traceback (most recent call last):\n")
+    assert "in the indexing process:" in result.stderr and "ValueError: boom" in result.stderr
     assert snapshot(ix) == old and orphans(ix) == set() and lock_is_free(ix)

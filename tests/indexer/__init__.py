@@ -1,0 +1,1 @@
+"""Tests of ``searchkit.indexer``, one file per module of the package."""
