@@ -54,24 +54,20 @@ from .commit import (
     tidy,
 )
 from .freshness import STATE_FILE, folder_unchanged, save_folder_state
-from .segments import length_bytes
 from .shards import ShardProcess, add_files
 from .snapshot import index_exists, open_index, read_manifest, safe_manifest
-from .writer import IndexWriter, open_writer
+from .writer import open_writer
 
 __all__ = [
     "STATE_FILE",
     "IndexBusyError",
-    "IndexWriter",
     "diff_index",
     "folder_unchanged",
     "index_exists",
-    "length_bytes",
     "open_index",
     "read_manifest",
     "recorded_folder",
     "refresh",
-    "save_folder_state",
     "scan",
     "schema",
     "update",
