@@ -7,7 +7,7 @@ stop words dropped, Porter2 (Snowball English) stems.
 
 Words without a field name search one combined field, ``text``: the title twice, the
 excerpt, the provider's name and the topics. One posting list per word instead of
-one per field is what keeps a search at 100k clippings in tens of milliseconds; the
+one per field is what keeps a search fast on large folders (benchmarks/README.md); the
 repeated title is BM25F's title weight of 2 in its simplest form (weights applied
 to term frequencies, one length normalisation). ``title:``, ``excerpt:``,
 ``provider:`` and ``topic:`` keep fields of their own.
@@ -102,8 +102,8 @@ class _TextColumn(fields.COLUMN):  # type: ignore[misc]
 
 
 def build_schema() -> fields.Schema:
-    """The fields. Each indexed term costs ~80 bytes in the term file and each posting
-    a pool entry while indexing, so values nobody searches are stored, not indexed."""
+    """The fields. Each indexed term costs room in the term file and each posting a
+    pool entry while indexing, so values nobody searches are stored, not indexed."""
     text = text_analyzer()
     spell = fields.TEXT(analyzer=spell_analyzer(), phrase=False)
     spell.format = formats.Existence()  # vocabulary and document counts, no frequencies
@@ -133,7 +133,7 @@ def build_schema() -> fields.Schema:
         url=fields.STORED(),  # url: queries match the canonical form
         canonical=fields.ID(stored=True),
         # 64-bit hash of ``canonical``: entries with the same value are one article
-        # (collapsing reads the whole column as one array; strings cost ~2 us each)
+        # (collapsing reads the whole column as one array, not a string per entry)
         group=fields.COLUMN(columns.NumericColumn("q", default=0)),
         # numbers and dates: epoch seconds, and whole days for fast day-range queries.
         # shift_step sets how many terms a value is indexed as (bits / shift_step):

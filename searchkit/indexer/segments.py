@@ -1,6 +1,6 @@
 """The one place that reads Whoosh's raw segment bytes (field lengths, columns).
 
-Whoosh reads a column through a file object per document (~2 us each). The writer
+Whoosh reads a column through a file object per document. The writer
 (postings' lengths) and the scorer (BM25 norms, collapsing by article group) read a
 segment's whole column at once instead, as one byte string, with the functions here.
 They depend on the layout of Whoosh 3's codec (``whoosh.codec.whoosh3``): a fixed-width
