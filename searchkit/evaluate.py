@@ -256,12 +256,12 @@ def run_topics(index_dir: str | os.PathLike[str], topics: Sequence[Topic], qrels
     use (the front-matter id when neither is judged and it has one). Two entries with
     the same docid keep the better-ranked one only, as a run may not repeat a document.
     """
-    from . import search  # the engine, imported only when a run is made
+    from .engine import open_engine
 
     if depth < 1:
         raise ValueError(f"depth must be at least 1, not {depth}")
     judged = {docid for judgments in qrels.values() for docid in judgments}
-    rankings = search.rank_ids(index_dir, [t.text for t in topics], depth=depth)
+    rankings = open_engine(index_dir).rank_ids([t.text for t in topics], depth=depth)
     entries: list[RunEntry] = []
     for topic, ranking in zip(topics, rankings, strict=True):
         seen: set[str] = set()

@@ -5,13 +5,16 @@ import functools
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Annotated, NoReturn, ParamSpec
+from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec
 
 import typer
 
 from .. import config
 from ..errors import ExitCode, SearchkitError
 from ..output import Format, Style
+
+if TYPE_CHECKING:
+    from ..engine import Engine
 
 P = ParamSpec("P")
 
@@ -108,9 +111,14 @@ def paths(index: str | None, seeds: str | None) -> tuple[str, str]:
     index_dir = str(cfg.index_dir)
     if seeds:
         return index_dir, str(cfg.seeds_dir)
-    from .. import indexer
+    return index_dir, engine_for(index_dir).recorded_folder() or str(cfg.seeds_dir)
 
-    return index_dir, indexer.recorded_folder(index_dir) or str(cfg.seeds_dir)
+
+def engine_for(index_dir: str) -> "Engine":
+    """The engine behind the index at ``index_dir`` (the one seam commands call)."""
+    from ..engine import open_engine
+
+    return open_engine(index_dir)
 
 
 def resolve_format(fmt: Format) -> Format:

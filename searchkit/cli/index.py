@@ -14,6 +14,7 @@ from ._common import (
     IndexOpt,
     LockTimeoutOpt,
     SeedsOpt,
+    engine_for,
     err,
     paths,
     progress,
@@ -35,11 +36,9 @@ def index_cmd(
     debug: DebugOpt = False,
 ) -> None:
     """Index a folder of clippings: only added, changed and deleted files are touched."""
-    from .. import indexer
-
     index_dir, default_folder = paths(index, seeds)
-    report = indexer.update(folder or default_folder, index_dir, rebuild=rebuild,
-                            lock_timeout=lock_timeout, progress=progress())
+    report = engine_for(index_dir).update(folder or default_folder, rebuild=rebuild,
+                                          lock_timeout=lock_timeout, progress=progress())
     if report.rebuild_reason:
         err(f"Note: {report.rebuild_reason}")
     for line in output.failure_lines(report):

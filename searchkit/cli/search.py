@@ -4,11 +4,13 @@
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated
 
 import typer
 
 from .. import config, output
+from ..engine import Engine, SearchRequest
 from ..errors import ExitCode, SearchkitError
 from ..output import Format
 from ..results import Filters, SearchResults
@@ -18,6 +20,7 @@ from ._common import (
     FormatOpt,
     IndexOpt,
     SeedsOpt,
+    engine_for,
     err,
     paths,
     progress,
@@ -48,11 +51,8 @@ QueryArg = Annotated[str, typer.Argument(
     autocompletion=complete_query)]
 
 
-def _refresh(index_dir: str, folder: str, quick_check_files: int | None) -> None:
-    from .. import indexer
-
-    fresh = indexer.refresh(folder, index_dir, progress=progress(),
-                            quick_check_files=quick_check_files)
+def _refresh(engine: Engine, folder: str, quick_check_files: int | None) -> None:
+    fresh = engine.refresh(folder, progress=progress(), quick_check_files=quick_check_files)
     if fresh.action == "busy":
         err("Note: another process is updating the index; answering from the current "
             "snapshot.")
@@ -63,12 +63,11 @@ def _refresh(index_dir: str, folder: str, quick_check_files: int | None) -> None
             err(line)
 
 
-def _require_index(index_dir: str) -> None:
-    from .. import indexer
+def _require_index(engine: Engine) -> None:
     from ..errors import IndexMissingError
 
-    if not indexer.index_exists(index_dir):
-        raise IndexMissingError(index_dir, "run `searchkit index FOLDER`")
+    if not engine.exists():
+        raise IndexMissingError(engine.location, "run `searchkit index FOLDER`")
 
 
 def _render(results: SearchResults, fmt: Format, null: bool, count: bool) -> None:
@@ -138,8 +137,6 @@ def search_cmd(
     debug: DebugOpt = False,
 ) -> None:
     """Search the clippings: exit 0 with hits, 1 without, 2 on errors."""
-    from .. import search as search_mod
-
     facet_names = [f.strip() for f in facets.split(",") if f.strip()] if facets else []
     if facet_names and (count or null or fmt in (Format.jsonl, Format.csv, Format.tsv,
                                                  Format.paths)):
@@ -150,17 +147,18 @@ def search_cmd(
         min_quality=min_quality,
     )
     index_dir, folder = paths(index, seeds)
+    engine = engine_for(index_dir)
     if refresh:
         quick = None if full_check or quick_check_files == 0 else quick_check_files
-        _refresh(index_dir, folder, quick)
+        _refresh(engine, folder, quick)
     else:
-        _require_index(index_dir)
+        _require_index(engine)
+    request = SearchRequest(
+        "", limit=limit, offset=offset, filters=filters, literal=literal, snippets=snippets,
+        sort=sort.value, facets=tuple(facet_names), explain=explain, timeout=timeout or None)
 
     def run(text: str) -> SearchResults:
-        return search_mod.search(
-            index_dir, text, limit=limit, offset=offset, filters=filters, literal=literal,
-            snippets=snippets, sort=sort.value, facets=facet_names, explain=explain,
-            timeout=timeout or None)
+        return engine.search(replace(request, text=text))
 
     if batch is not None:
         raise typer.Exit(int(_run_batch(batch, run)))

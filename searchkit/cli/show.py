@@ -14,6 +14,7 @@ from ._common import (
     FormatOpt,
     IndexOpt,
     SeedsOpt,
+    engine_for,
     err,
     paths,
     resolve_format,
@@ -34,10 +35,9 @@ def show_cmd(
 ) -> None:
     """Print everything about one entry: all fields, related articles, where else it appears."""
     from .. import documents
-    from .. import search as search_mod
 
     index_dir, folder = paths(index, seeds)
-    hit = search_mod.entry(index_dir, entry_id)
+    hit = engine_for(index_dir).entry(entry_id)
     clip = None
     try:
         clip = documents.load_file(os.path.join(folder, hit.path), folder)
@@ -59,9 +59,7 @@ def similar_cmd(
     debug: DebugOpt = False,
 ) -> None:
     """Entries most similar to one entry (more-like-this on its title and excerpt)."""
-    from .. import search as search_mod
-
     index_dir, _ = paths(index, seeds)
-    results = search_mod.similar(index_dir, entry_id, limit=limit)
+    results = engine_for(index_dir).similar(entry_id, limit=limit)
     write(output.render_results(results, resolve_format(fmt), style()))
     raise typer.Exit(int(ExitCode.HITS if results.hits else ExitCode.NO_HITS))

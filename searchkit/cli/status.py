@@ -6,7 +6,7 @@ import os
 from .. import output
 from ..output import Format
 from ..vocabulary import FIELDS
-from ._common import DebugOpt, FormatOpt, IndexOpt, SeedsOpt, paths, write
+from ._common import DebugOpt, FormatOpt, IndexOpt, SeedsOpt, engine_for, paths, write
 
 
 def status_cmd(
@@ -16,12 +16,10 @@ def status_cmd(
     debug: DebugOpt = False,
 ) -> None:
     """Show the clippings folder, the index, its counts and which files are stale."""
-    from .. import indexer
-    from .. import search as search_mod
-
     index_dir, folder = paths(index, seeds)
-    stats = search_mod.stats(index_dir) if indexer.index_exists(index_dir) else None
-    diff = indexer.diff_index(folder, index_dir) if os.path.isdir(folder) else None
+    engine = engine_for(index_dir)
+    stats = engine.stats() if engine.exists() else None
+    diff = engine.diff(folder) if os.path.isdir(folder) else None
     record = output.status_record(index_dir, folder, stats, diff)
     write(output.dumps(record) if fmt is Format.json else output.render_status(record))
 
