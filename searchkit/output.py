@@ -1,7 +1,8 @@
-"""Render results as text, JSON, JSONL, CSV, TSV or paths. Pure functions; no Whoosh.
+"""Render search results as text, JSON, JSONL, CSV, TSV or paths. Pure functions; no Whoosh.
 
 Every string from the data passes through :func:`safe` on its way out, so terminal
-escape sequences in a clipping can never reach the terminal.
+escape sequences in a clipping can never reach the terminal. The records of ``index``,
+``status``, ``show`` and ``fields`` are rendered by :mod:`searchkit.records`.
 """
 
 from __future__ import annotations
@@ -11,16 +12,12 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .results import JSON_SCHEMA_VERSION, FolderDiff, Hit, IndexReport, SearchResults, Snippet
-from .vocabulary import FIELDS, KIND_CLIPPING, KIND_RELATED, QueryField
-
-if TYPE_CHECKING:
-    from .documents import Clipping
+from .results import JSON_SCHEMA_VERSION, Hit, SearchResults, Snippet
+from .vocabulary import KIND_CLIPPING
 
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 MARK_OPEN, MARK_CLOSE = "**", "**"  # plain-text match markers (text without colour, JSON)
@@ -103,7 +100,7 @@ def entry_fields(hit: Hit, *, parent: bool = False) -> dict[str, Any]:
     return record
 
 
-def _also_in(hit: Hit) -> list[dict[str, str]]:
+def also_in(hit: Hit) -> list[dict[str, str]]:
     return [{"id": safe(loc.id), "kind": loc.kind, "path": safe(loc.path)}
             for loc in hit.also_in]
 
@@ -119,7 +116,7 @@ def hit_record(hit: Hit) -> dict[str, Any]:
         "score": hit.score,
         **entry_fields(hit, parent=True),
         "snippets": [marked(s, Style()) for s in hit.snippets],
-        "also_in": _also_in(hit),
+        "also_in": also_in(hit),
         **({"explanation": [{"field": t.field, "term": safe(t.term), "score": t.score}
                             for t in hit.explanation]} if hit.explanation else {}),
     }
@@ -265,189 +262,3 @@ def render_results(results: SearchResults, fmt: Format, style: Style,
     if fmt is Format.paths:
         return render_paths(results, null)
     raise ValueError(f"unresolved format {fmt}")  # Format.auto is resolved by the caller
-
-
-# ---------------------------------------------------------------- index and status
-
-
-def report_record(report: IndexReport) -> dict[str, Any]:
-    return {
-        "folder": report.folder,
-        "index": report.index_dir,
-        "added": report.added,
-        "updated": report.updated,
-        "deleted": report.deleted,
-        "renamed": report.renamed,
-        "unchanged": report.unchanged,
-        "failed": [{"path": f.path, "error": f.message} for f in report.failed],
-        "seconds": round(report.seconds, 3),
-        "rebuilt": report.rebuilt,
-        "committed": report.committed,
-    }
-
-
-def render_report(report: IndexReport) -> str:
-    parts = [f"{report.added} added", f"{report.updated} updated", f"{report.deleted} deleted"]
-    if report.renamed:
-        parts.append(f"{report.renamed} renamed")
-    parts += [f"{report.unchanged} unchanged", f"{len(report.failed)} failed"]
-    verb = "Rebuilt" if report.rebuilt else "Indexed"
-    return (f"{verb} {safe(report.folder)} into {safe(report.index_dir)}: "
-            f"{', '.join(parts)} in {report.seconds:.2f}s\n")
-
-
-def failure_lines(report: IndexReport) -> Iterable[str]:
-    for failure in report.failed:
-        yield safe(failure.message)
-
-
-def status_record(index_dir: str, folder: str, stats: dict[str, Any] | None,
-                  diff: FolderDiff | None) -> dict[str, Any]:
-    record: dict[str, Any] = {"index": index_dir, "folder": folder, "exists": stats is not None}
-    if stats:
-        record.update({
-            "entries": stats["entries"],
-            "clippings": stats["clippings"],
-            "related": stats["related"],
-            "segments": stats["segments"],
-            "schema_version": stats["schema_version"],
-            "last_update": iso(stats["last_modified"]),
-        })
-    if diff is not None:
-        record["stale"] = {
-            "added": list(diff.added),
-            "modified": list(diff.modified),
-            "deleted": list(diff.deleted),
-        }
-        record["up_to_date"] = diff.is_empty
-    return record
-
-
-def render_status(record: dict[str, Any], max_names: int = 10) -> str:
-    lines = [f"folder:       {safe(record['folder'])}", f"index:        {safe(record['index'])}"]
-    if not record["exists"]:
-        lines.append("entries:      none (no index yet; `searchkit index` builds it)")
-    else:
-        lines += [
-            f"entries:      {record['entries']} ({record['clippings']} clippings, "
-            f"{record['related']} related articles)",
-            f"segments:     {record['segments']}",
-            f"last update:  {record['last_update']}",
-            f"schema:       version {record['schema_version']}",
-        ]
-    stale = record.get("stale")
-    if stale is None:
-        lines.append("stale files:  unknown (clippings folder not found)")
-    elif record.get("up_to_date"):
-        lines.append("stale files:  none, the index is up to date")
-    else:
-        for label in ("added", "modified", "deleted"):
-            names: Sequence[str] = stale[label]
-            if names:
-                shown = ", ".join(safe(n) for n in names[:max_names])
-                more = f" (+{len(names) - max_names} more)" if len(names) > max_names else ""
-                lines.append(f"{label + ':':<14}{len(names)}: {shown}{more}")
-    return "\n".join(lines) + "\n"
-
-
-# ---------------------------------------------------------------- show, fields
-
-
-def _json_value(value: Any) -> Any:
-    """Front-matter values (dates, nested lists) made JSON-safe, text sanitised."""
-    if isinstance(value, str):
-        return safe(value)
-    if isinstance(value, dict):
-        return {safe(str(k)): _json_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_value(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
-def entry_record(hit: Hit, clip: Clipping | None) -> dict[str, Any]:
-    """Everything known about one entry (``show``): the entry's fields from the index,
-    the file's details when it is readable, its clipping, and where else it appears."""
-    record = entry_fields(hit)
-    if clip is not None and hit.kind == KIND_CLIPPING:
-        record.update({
-            "urls": _json_value(dict(clip.urls)),
-            "category": safe(clip.category),
-            "heat": clip.heat,
-            "published_flag": clip.published_flag,
-            "source_id": safe(clip.source_id) or None,
-            "images": [{"url": safe(i.url), "width": i.width, "height": i.height}
-                       for i in clip.images],
-            "related": [
-                {"id": f"{safe(hit.id)}#{n}", "title": safe(r.title),
-                 "provider": safe(r.provider.name) if r.provider else "",
-                 "published": iso(r.published), "url": safe(r.url)}
-                for n, r in enumerate(clip.related, start=1)
-            ],
-            "extra": _json_value(dict(clip.extra)),
-        })
-    if hit.kind == KIND_RELATED:
-        record["parent"] = {"id": safe(hit.parent),
-                            "title": safe(clip.title) if clip is not None else None}
-    record["also_in"] = _also_in(hit)
-    return record
-
-
-def render_entry(record: dict[str, Any], style: Style) -> str:
-    lines = [style.title(record["title"] or "(untitled)")]
-
-    def row(label: str, value: Any) -> None:
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        if value not in (None, "", [], {}):
-            lines.append(f"{label + ':':<14}{value}")
-
-    row("id", record["id"])
-    row("kind", record["kind"])
-    if record["kind"] == KIND_RELATED:
-        parent = record["parent"]
-        row("in clipping", f"{parent['id']}" + (f" ({parent['title']})" if parent["title"]
-                                                else ""))
-    prov = record["provider"]
-    row("provider", " · ".join(p for p in (prov["name"], prov["domain"]) if p))
-    row("published", record["published"])
-    row("url", record["url"])
-    if record["canonical_url"] != record["url"]:
-        row("canonical", record["canonical_url"])
-    for key, url in (record.get("urls") or {}).items():
-        if url != record["url"]:
-            row(key, url)
-    row("topics", ", ".join(record["topics"]))
-    row("type", record["type"])
-    row("category", record.get("category"))
-    row("quality", record["quality"])
-    row("heat", record.get("heat"))
-    row("published?", record.get("published_flag"))
-    row("source id", record.get("source_id"))
-    for image in record.get("images") or []:
-        size = f" ({image['width']}x{image['height']})" if image["width"] else ""
-        row("image", image["url"] + size)
-    for key, value in (record.get("extra") or {}).items():
-        row(safe(str(key)), json.dumps(value, ensure_ascii=False))
-    if record["excerpt"]:
-        lines += ["", record["excerpt"]]
-    related = record.get("related") or []
-    if related:
-        lines += ["", style.title(f"Related articles ({len(related)})")]
-        for r in related:
-            meta = " · ".join(m for m in (r["provider"], (r["published"] or "")[:10]) if m)
-            lines.append(f"  {r['id']}  {r['title']}" + (f"  [{meta}]" if meta else ""))
-    if record["also_in"]:
-        lines += ["", style.title("Also appears in")]
-        lines += [f"  {loc['id']} ({loc['kind']})" for loc in record["also_in"]]
-    return "\n".join(lines) + "\n"
-
-
-def render_fields(fields: Mapping[str, QueryField] = FIELDS) -> str:
-    """The query fields people can type (``searchkit fields``)."""
-    width = max(len(name) for name in fields) + 1
-    lines = [f"{'field':<{width}}  {'matches':<28}  example"]
-    lines += [f"{name + ':':<{width}}  {f.matches:<28}  {f.example}"
-              for name, f in fields.items()]
-    return "\n".join(lines) + "\n"

@@ -127,15 +127,15 @@ def test_every_command_goes_through_the_one_error_boundary() -> None:
 
 def test_a_bug_exits_70_in_one_line_and_shows_its_traceback_only_on_debug(
         seeded: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from searchkit import output
+    from searchkit import records
 
     def boom(*args: object, **kwargs: object) -> str:
         raise ValueError("boom")
 
-    monkeypatch.setattr(output, "render_fields", boom)
+    monkeypatch.setattr(records, "render_fields", boom)
     assert cli("fields") == (70, "", "Error: internal error: ValueError: boom (run again "
                                      "with --debug for the traceback)\n")
-    monkeypatch.setattr(output, "status_record", boom)
+    monkeypatch.setattr(records, "status_record", boom)
     code, out, err = cli("status", *seeded)
     assert (code, out) == (70, "") and "Traceback" not in err
     code, out, err = cli("status", "--debug", *seeded)
@@ -146,12 +146,12 @@ def test_a_bug_exits_70_in_one_line_and_shows_its_traceback_only_on_debug(
 
 
 def test_ctrl_c_exits_130(seeded: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from searchkit import output
+    from searchkit import records
 
     def interrupted(*args: object, **kwargs: object) -> str:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(output, "status_record", interrupted)
+    monkeypatch.setattr(records, "status_record", interrupted)
     assert cli("status", *seeded) == (130, "", "Interrupted; the index keeps its last commit.\n")
 
 

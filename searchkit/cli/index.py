@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from .. import output
+from .. import output, records
 from ..errors import ExitCode
 from ..output import Format
 from ._common import (
@@ -41,11 +41,11 @@ def index_cmd(
                                           lock_timeout=lock_timeout, progress=progress())
     if report.rebuild_reason:
         err(f"Note: {report.rebuild_reason}")
-    for line in output.failure_lines(report):
+    for line in records.failure_lines(report):
         err(line)
     if fmt is Format.json:
-        write(output.dumps(output.report_record(report)))
+        write(output.dumps(records.report_record(report)))
     else:
-        write(output.render_report(report))
+        write(records.render_report(report))
     if report.failed:
         raise typer.Exit(int(ExitCode.SOME_FILES_FAILED))

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from .. import config, output
+from .. import config, output, records
 from ..engine import Engine, SearchRequest
 from ..errors import ExitCode, SearchkitError
 from ..output import Format
@@ -59,7 +59,7 @@ def _refresh(engine: Engine, folder: str, quick_check_files: int | None) -> None
     elif fresh.action == "built" and fresh.report:
         err(f"Note: built the index from {fresh.folder} ({fresh.report.added} clippings).")
     if fresh.report:
-        for line in output.failure_lines(fresh.report):
+        for line in records.failure_lines(fresh.report):
             err(line)
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .. import output
+from .. import output, records
 from ..errors import ClippingError, ExitCode
 from ..output import Format
 from ._common import (
@@ -43,11 +43,11 @@ def show_cmd(
         clip = documents.load_file(os.path.join(folder, hit.path), folder)
     except ClippingError as exc:
         err(f"Note: showing the indexed copy; the file cannot be read now ({exc}).")
-    record = output.entry_record(hit, clip)
+    record = records.entry_record(hit, clip)
     if fmt is Format.json:
         write(output.dumps(record))
     else:
-        write(output.render_entry(record, style()))
+        write(records.render_entry(record, style()))
 
 
 def similar_cmd(

@@ -3,7 +3,7 @@
 
 import os
 
-from .. import output
+from .. import output, records
 from ..output import Format
 from ..vocabulary import FIELDS
 from ._common import DebugOpt, FormatOpt, IndexOpt, SeedsOpt, engine_for, paths, write
@@ -20,8 +20,8 @@ def status_cmd(
     engine = engine_for(index_dir)
     stats = engine.stats() if engine.exists() else None
     diff = engine.diff(folder) if os.path.isdir(folder) else None
-    record = output.status_record(index_dir, folder, stats, diff)
-    write(output.dumps(record) if fmt is Format.json else output.render_status(record))
+    record = records.status_record(index_dir, folder, stats, diff)
+    write(output.dumps(record) if fmt is Format.json else records.render_status(record))
 
 
 def fields_cmd(fmt: FormatOpt = Format.auto) -> None:
@@ -30,4 +30,4 @@ def fields_cmd(fmt: FormatOpt = Format.auto) -> None:
         write(output.dumps({name: {"matches": what, "example": example}
                             for name, (_, what, example) in FIELDS.items()}))
     else:
-        write(output.render_fields(FIELDS))
+        write(records.render_fields(FIELDS))
