@@ -83,11 +83,6 @@ class WordCount:
     count: int
 
 
-# The two kinds of index entry (``kind:`` and ``Hit.kind``).
-KIND_CLIPPING = "clipping"
-KIND_RELATED = "related"
-
-
 @dataclass(frozen=True)
 class Filters:
     """Restrictions that combine with any query (and with each other)."""
