@@ -117,7 +117,8 @@ def hit_record(hit: Hit) -> dict[str, Any]:
         **entry_fields(hit, parent=True),
         "snippets": [marked(s, Style()) for s in hit.snippets],
         "also_in": also_in(hit),
-        **({"explanation": [{"field": t.field, "term": safe(t.term), "score": t.score}
+        **({"explanation": [{"field": t.field, "term": safe(t.term), "score": t.score,
+                             "feedback": t.feedback}
                             for t in hit.explanation]} if hit.explanation else {}),
     }
 
@@ -170,7 +171,8 @@ def render_pretty(results: SearchResults, style: Style) -> str:
 def explanation_lines(hit: Hit) -> list[str]:
     if not hit.explanation:
         return []
-    parts = " + ".join(f"{t.field}:{safe(t.term)} {t.score:g}" for t in hit.explanation)
+    parts = " + ".join(f"{'feedback:' if t.feedback else ''}{t.field}:{safe(t.term)} "
+                       f"{t.score:g}" for t in hit.explanation)
     return [f"score {hit.score:g} = {parts}"]
 
 

@@ -68,11 +68,14 @@ class Location:
 
 @dataclass(frozen=True)
 class TermScore:
-    """One query term's share of a hit's score (``--explain``)."""
+    """One query term's share of a hit's score (``--explain``); ``feedback``: the term
+    was added by pseudo-relevance feedback, not typed (a typed word that feedback also
+    chose has two shares, one of each)."""
 
     field: str
     term: str
     score: float
+    feedback: bool = False
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,8 @@ def _run(searcher: Any, q: wq.Query, req: Request) -> SearchResults:
     order, expansion = found.order, None
     if req.sort == SortKey.relevance:
         order, expansion = reranked(searcher, order)
-    terms = hits.scored_terms(q) + hits.scored_terms(expansion) if req.explain else ()
+    terms = (hits.scored_terms(q) + hits.scored_terms(expansion, feedback=True)
+             if req.explain else ())
     words = hits.highlight_words(searcher, q)
     shown = tuple(
         hits.hit(searcher, docnum, rank, req.snippets, words, terms, score)

@@ -16,9 +16,11 @@ from ..indexer import schema
 from ..results import Hit, Location, Segment, Snippet, TermScore
 from . import parser
 
+ScoredTerm = tuple[wq.Term, bool]  # a term that adds to a score; True: from feedback
+
 
 def hit(searcher: Any, docnum: int, rank: int, snippets: int, words: frozenset[str],
-        terms: Sequence[wq.Term] = (), score: float = 0.0) -> Hit:
+        terms: Sequence[ScoredTerm] = (), score: float = 0.0) -> Hit:
     """The hit for ``docnum``: ``words`` marked in its title and in up to ``snippets``
     excerpt fragments, and the share of each of ``terms`` in its score."""
     f = searcher.stored_fields(docnum)
@@ -142,8 +144,10 @@ def _lead(text: str, width: int = 200) -> Snippet:
 # ---------------------------------------------------------------- explain
 
 
-def scored_terms(q: wq.Query | None) -> tuple[wq.Term, ...]:
-    """The terms that add to a score; feedback words keep their boosts."""
+def scored_terms(q: wq.Query | None, *, feedback: bool = False
+                 ) -> tuple[ScoredTerm, ...]:
+    """The terms that add to a score, marked as ``feedback`` terms or typed ones;
+    feedback words keep their boosts."""
     if q is None:
         return ()
     found = {(f, t): wq.Term(f, t) for f, t in q.iter_all_terms()
@@ -151,15 +155,15 @@ def scored_terms(q: wq.Query | None) -> tuple[wq.Term, ...]:
     for leaf in q.leaves():
         if isinstance(leaf, wq.Term) and (leaf.fieldname, leaf.text) in found:
             found[leaf.fieldname, leaf.text] = leaf
-    return tuple(found[k] for k in sorted(found))
+    return tuple((found[k], feedback) for k in sorted(found))
 
 
-def _explain(searcher: Any, docnum: int, terms: Sequence[wq.Term]
+def _explain(searcher: Any, docnum: int, terms: Sequence[ScoredTerm]
              ) -> tuple[TermScore, ...]:
-    """Each term's BM25F contribution to one document's score (a word asked for and
-    also found by feedback: both parts, summed)."""
-    scores: dict[tuple[str, str], float] = {}
-    for term in terms:
+    """Each term's BM25F contribution to one document's score; a word asked for and
+    also chosen by feedback has two, one marked ``feedback``."""
+    scores: dict[tuple[str, str, bool], float] = {}
+    for term, feedback in terms:
         m = term.matcher(searcher)
         if not m.is_active():
             continue
@@ -167,8 +171,8 @@ def _explain(searcher: Any, docnum: int, terms: Sequence[wq.Term]
         if m.is_active() and m.id() == docnum:
             text = term.text
             word = text.decode("utf-8") if isinstance(text, bytes) else str(text)
-            key = (term.fieldname, word)
+            key = (term.fieldname, word, feedback)
             scores[key] = scores.get(key, 0.0) + float(m.score())
-    out = [TermScore(f, w, round(score, 4)) for (f, w), score in scores.items()]
+    out = [TermScore(f, w, round(score, 4), fb) for (f, w, fb), score in scores.items()]
     out.sort(key=lambda t: -t.score)
     return tuple(out)
