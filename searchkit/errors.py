@@ -69,12 +69,14 @@ class IndexBusyError(SearchkitError):
 
 
 class IndexCorruptError(SearchkitError):
-    """The index cannot be read; rebuilding it is the fix."""
+    """The index is damaged (files missing, truncated or unreadable); rebuilding it from
+    the clippings is the fix."""
 
     def __init__(self, index_dir: str, problem: str) -> None:
         self.index_dir = index_dir
+        self.problem = problem
         super().__init__(
-            f"cannot read the index at {index_dir}: {problem} — "
+            f"the index at {index_dir} is damaged: {problem}; "
             f"run `searchkit index --rebuild`"
         )
 
@@ -109,6 +111,31 @@ class IndexWriteError(SearchkitError):
             f"{f' [{code}]' if code else ''}{where}; the index keeps its last complete "
             f"commit"
         )
+
+
+class IndexReadOnlyError(IndexWriteError):
+    """The index folder, or a file in it, cannot be written (permission denied, a
+    read-only file system); searches still answer from its last commit."""
+
+    def __init__(self, index_dir: str, error: OSError) -> None:
+        self.index_dir = index_dir
+        self.os_error = error
+        reason = error.strerror or type(error).__name__
+        where = f" ({error.filename})" if error.filename else ""
+        SearchkitError.__init__(
+            self,
+            f"cannot write the index at {index_dir}: {reason}{where}; searches still "
+            f"answer from its last commit — make the folder writable (`chmod u+w "
+            f"{index_dir}`) or index into another folder (--index)"
+        )
+
+
+def index_write_error(index_dir: str, error: OSError) -> IndexWriteError:
+    """The error for ``error`` while writing the index: :class:`IndexReadOnlyError`
+    when the folder cannot be written at all, else :class:`IndexWriteError`."""
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return IndexReadOnlyError(index_dir, error)
+    return IndexWriteError(index_dir, error)
 
 
 class QueryError(SearchkitError):

@@ -47,6 +47,7 @@ class FilesAdded:
     vanished: list[str] = dataclasses.field(default_factory=list)  # gone since the scan
     kept_last_good: list[str] = dataclasses.field(default_factory=list)  # failed: old kept
     restamped: int = 0  # touched, same content: rewritten for their new stamp
+    notes: list[str] = dataclasses.field(default_factory=list)  # said after the run
 
 
 def add_files(writer: Any, manifest: dict[str, str], full: bool, keep_last_good: bool,
@@ -84,7 +85,16 @@ def add_files(writer: Any, manifest: dict[str, str], full: bool, keep_last_good:
             out.restamped += outcome == "unchanged"
         for doc in result:
             writer.add_document(**doc)
-    for doc in _stored_entries(writer, out.kept_last_good):
+    try:
+        kept = _stored_entries(writer, out.kept_last_good)
+    except Exception as exc:  # the index being replaced is damaged: go on without them
+        kept = []
+        out.notes.append(
+            f"the last good versions of {len(out.kept_last_good)} failed files could not "
+            f"be read from the index being replaced ({type(exc).__name__}); they are left "
+            f"out")
+        out.kept_last_good = []
+    for doc in kept:
         writer.add_document(**doc)
     return out
 

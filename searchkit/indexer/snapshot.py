@@ -22,6 +22,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex
 
 from ..errors import IndexCorruptError, IndexMissingError, UnsafeIndexError
+from .check import segment_problem
 
 T = TypeVar("T")
 
@@ -124,6 +125,9 @@ class _Index(FileIndex):  # type: ignore[misc]
                     toc.generation:
                 raise FileNotFoundError("a commit replaced the snapshot being opened")
             for segment, storage in zip(toc.segments, storages, strict=True):
+                problem = segment_problem(segment, storage.sizes(), storage.head)
+                if problem:
+                    raise IndexCorruptError(self.storage.folder, problem)
                 readers.append(SegmentReader(storage, toc.schema, segment,
                                              generation=toc.generation))
         except BaseException:
@@ -152,6 +156,12 @@ class _PinnedStorage(FileStorage):  # type: ignore[misc]
         except BaseException:
             self.close()
             raise
+
+    def sizes(self) -> dict[str, int]:
+        return {name: size for name, (_, size) in self._pins.items()}
+
+    def head(self, name: str) -> bytes:
+        return os.pread(self._pins[name][0], 4, 0)
 
     def file_exists(self, name: str) -> bool:
         return name in self._pins or bool(super().file_exists(name))

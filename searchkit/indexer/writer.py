@@ -18,6 +18,7 @@ from whoosh.util.numeric import byte_to_length
 from whoosh.writing import CLEAR, NO_MERGE, PostingPool, SegmentWriter
 
 from ..errors import IndexBusyError
+from .check import record_files
 from .commit import (
     SEGMENT_FILE,
     TEMP_STORAGE,
@@ -175,6 +176,9 @@ class IndexWriter(SegmentWriter):  # type: ignore[misc]
             m = SEGMENT_FILE.match(name)
             if m and m.group(1) in new:
                 fsync(os.path.join(self.storage.folder, name))
+        for seg in segments:  # their sizes, for the check of every later read (.check)
+            if seg.segment_id() in new:
+                record_files(seg, self.storage.folder)
         toc = whoosh_index.TOC(self.schema, segments, self.generation)
         toc.write(self.storage, self.indexname)  # its rename is the commit point
         # Committed. What follows only tidies up: its failures cost disk space, not data.

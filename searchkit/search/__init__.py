@@ -20,6 +20,7 @@ from whoosh import query as wq
 
 from ..errors import IndexCorruptError, NotFoundError, QueryError
 from ..indexer import open_index, schema
+from ..indexer.check import reports_damage
 from ..results import Filters, Hit, SearchResults, WordCount
 from ..vocabulary import FACET_NAMES, FILTERS, KIND_CLIPPING, KIND_RELATED, SORT_KEYS, SortKey
 from . import collecting, hits, parser, suggest
@@ -34,6 +35,7 @@ DEFAULT_TIMEOUT = 10.0  # seconds a search may spend collecting hits (--timeout)
 _OPEN_ATTEMPTS = 3
 
 
+@reports_damage
 def search(
     index_dir: str | os.PathLike[str],
     text: str,
@@ -117,6 +119,7 @@ def _run(searcher: Any, q: wq.Query, req: Request) -> SearchResults:
     )
 
 
+@reports_damage
 def entry(index_dir: str | os.PathLike[str], entry_id: str) -> Hit:
     """The indexed entry ``entry_id`` (a clipping path or ``PATH#N``) as a Hit."""
     ix = open_index(index_dir)
@@ -128,6 +131,7 @@ def entry(index_dir: str | os.PathLike[str], entry_id: str) -> Hit:
         return hits.plain_hit(searcher, searcher.stored_fields(docnum), docnum, 1, 0.0)
 
 
+@reports_damage
 def similar(index_dir: str | os.PathLike[str], entry_id: str, *, limit: int = 10,
             snippets: int = 1) -> SearchResults:
     """Entries most like ``entry_id`` (more-like-this over title and excerpt words)."""
@@ -159,6 +163,7 @@ def similar(index_dir: str | os.PathLike[str], entry_id: str, *, limit: int = 10
                          limit=limit, hits=tuple(shown), seconds=time.monotonic() - started)
 
 
+@reports_damage
 def rank_ids(index_dir: str | os.PathLike[str], texts: Sequence[str], *, depth: int = 1000
              ) -> list[list[tuple[str, str, float]]]:
     """Rank each of ``texts`` for ``eval``: its words as typed, any of them may match
@@ -186,6 +191,7 @@ def rank_ids(index_dir: str | os.PathLike[str], texts: Sequence[str], *, depth: 
     return ranked
 
 
+@reports_damage
 def stats(index_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """Counts and facts about the index for ``status``."""
     ix = open_index(index_dir)
