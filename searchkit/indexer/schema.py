@@ -2,8 +2,8 @@
 
 One index entry per clipping (``kind:clipping``) and one per related article
 (``kind:related``, linked to its clipping by ``parent``). Text fields share one
-analyzer at index and query time: words, lower case, accents folded, English
-stop words dropped, Porter2 (Snowball English) stems.
+analyzer at index and query time: words (and words with symbols, :mod:`.tokens`),
+lower case, accents folded, English stop words dropped, Porter2 (Snowball English) stems.
 
 Words without a field name search one combined field, ``text``: the title twice, the
 excerpt, the provider's name and the topics. One posting list per word instead of
@@ -23,9 +23,7 @@ from whoosh.analysis import (
     CharsetFilter,
     IDTokenizer,
     LowercaseFilter,
-    RegexTokenizer,
     StemFilter,
-    StopFilter,
 )
 from whoosh.lang.porter2 import stem as porter2_stem
 from whoosh.support.charset import accent_map
@@ -33,9 +31,11 @@ from whoosh.support.charset import accent_map
 # The kinds are the values of the ``kind`` field; defined in the vocabulary (Whoosh-free).
 from ..vocabulary import KIND_CLIPPING as KIND_CLIPPING
 from ..vocabulary import KIND_RELATED as KIND_RELATED
+from .tokens import TOKEN_PATTERN as TOKEN_PATTERN
+from .tokens import SlotStopFilter, SymbolTokenizer
 
 # Bump whenever fields or analysis change: an index of another version is rebuilt.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6  # 6: words with symbols (AT&T, U.S., e-mail: tokens.py)
 
 
 # The field searched by words that carry no field name.
@@ -57,25 +57,22 @@ STOP_WORDS = frozenset(
     very was we were what when where which while whom why will with you your yours
     yourself yourselves""".split()
 )
-# Words, including inner apostrophes and dots ("don't", "u.s"), and numbers with
-# decimal points ("3.5").
-TOKEN_PATTERN = r"\w+(?:[.'’]\w+)*"
 
 
 def text_analyzer() -> Analyzer:
     """The analyzer of every full-text field (and of the query words for them)."""
     return (
-        RegexTokenizer(TOKEN_PATTERN)
+        SymbolTokenizer()
         | LowercaseFilter()
         | CharsetFilter(accent_map)
-        | StopFilter(stoplist=STOP_WORDS, minsize=1)
+        | SlotStopFilter(STOP_WORDS, minsize=1)
         | StemFilter(stemfn=porter2_stem, cachesize=100_000)
     )
 
 
 def name_analyzer() -> Analyzer:
     """Names (providers): words and accent folding, no stemming or stop words."""
-    return RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | CharsetFilter(accent_map)
+    return SymbolTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
 
 
 def _exact_lower() -> Analyzer:
@@ -85,7 +82,7 @@ def _exact_lower() -> Analyzer:
 
 def spell_analyzer() -> Analyzer:
     """Words worth suggesting: unstemmed, accents folded, no stop words, 3+ letters."""
-    return name_analyzer() | StopFilter(stoplist=STOP_WORDS, minsize=3)
+    return name_analyzer() | SlotStopFilter(STOP_WORDS, minsize=3)
 
 
 class _TextColumn(fields.COLUMN):  # type: ignore[misc]

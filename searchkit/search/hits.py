@@ -129,8 +129,9 @@ def _marked(searcher: Any, text: str, words: frozenset[str], fragmenter: Any,
             top: int) -> tuple[Snippet, ...]:
     if not text or not words:
         return ()
+    # mode="index": the forms the index holds, so "email" marks "e-mail" whole
     got = highlight.highlight(text, words, searcher.schema["text"].analyzer, fragmenter,
-                              _SegmentFormatter(), top=top)
+                              _SegmentFormatter(), top=top, mode="index")
     return tuple(got or ())
 
 

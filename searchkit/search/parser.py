@@ -27,14 +27,16 @@ from whoosh.qparser import (
     FieldAliasPlugin,
     FieldsPlugin,
     FuzzyTermPlugin,
-    MultifieldParser,
+    MultifieldPlugin,
     OrGroup,
+    QueryParser,
     syntax,
 )
 from whoosh.qparser.plugins import TaggingPlugin
 
 from ..errors import QueryError
 from ..indexer import schema
+from ..indexer.tokens import catenated
 from ..vocabulary import (
     BOOLEAN_WORDS,
     FIELDS,
@@ -101,6 +103,28 @@ class _SpecialFieldsPlugin(TaggingPlugin):  # type: ignore[misc]
             raise QueryError(self.source, f"{field}: {exc}", match.start()) from None
 
 
+class _FuzzyPlugin(FuzzyTermPlugin):  # type: ignore[misc]
+    """``term~``: a bare tilde leaves the edit distance to :func:`auto_edits`."""
+
+    def create(self, parser: Any, match: re.Match[str]) -> Any:
+        node = super().create(parser, match)
+        if match.group("maxdist") is None:
+            node.maxdist = _AUTO_EDITS
+        return node
+
+
+class _Parser(QueryParser):  # type: ignore[misc]
+    """Whoosh's parser; a word with hyphens is searched as :func:`_hyphenated` says."""
+
+    def term_query(self, fieldname: str, text: str, termclass: Any, boost: float = 1.0,
+                   tokenize: bool = True, removestops: bool = True) -> Any:
+        if termclass is wq.Term and tokenize and fieldname in index_schema():
+            q = _hyphenated(fieldname, text, boost)
+            if q is not None:
+                return q
+        return super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
+
+
 class _StrictFieldsPlugin(FieldsPlugin):  # type: ignore[misc]
     """Field names must be ones searchkit documents; Whoosh would search them as words."""
 
@@ -126,14 +150,15 @@ class _StrictFieldsPlugin(FieldsPlugin):  # type: ignore[misc]
         return group
 
 
-def _parser(source: str, mode: str) -> MultifieldParser:
+def _parser(source: str, mode: str) -> QueryParser:
     group = AndGroup if mode == "and" else OrGroup.factory(0.9)
-    parser = MultifieldParser(list(schema.TEXT_FIELDS), index_schema(), group=group)
+    parser = _Parser(None, index_schema(), group=group)
+    parser.add_plugin(MultifieldPlugin(list(schema.TEXT_FIELDS)))
     parser.remove_plugin_class(FieldsPlugin)
     parser.add_plugin(_StrictFieldsPlugin(source))
     parser.add_plugin(_SpecialFieldsPlugin(source))
     parser.add_plugin(FieldAliasPlugin(_ALIASES))
-    parser.add_plugin(FuzzyTermPlugin())
+    parser.add_plugin(_FuzzyPlugin())
     return parser
 
 
@@ -199,31 +224,44 @@ def walk(q: wq.Query) -> Iterable[wq.Query]:
 
 
 def check_breadth(reader: Any, q: wq.Query, source: str) -> None:
-    """Refuse wildcard and prefix terms that expand to too many index words (fuzzy
-    terms are bounded by their edit distance and first letter instead).
+    """Refuse wildcard, prefix and fuzzy terms that expand to too many index words.
 
     Counting stops at the cap, so the check costs at most MAX_EXPANSION term reads
     per pattern, however large the vocabulary."""
     for node in walk(q):
-        if isinstance(node, (wq.Prefix, wq.Wildcard)):
+        if isinstance(node, (wq.Prefix, wq.Wildcard, wq.FuzzyTerm)):
             expanded = sum(1 for _ in itertools.islice(node._btexts(reader),
                                                        MAX_EXPANSION + 1))
             if expanded > MAX_EXPANSION:
-                shown = node.text + ("*" if isinstance(node, wq.Prefix) else "")
+                shown = (f"{node.text}~{node.maxdist}" if isinstance(node, wq.FuzzyTerm)
+                         else node.text + ("*" if isinstance(node, wq.Prefix) else ""))
                 raise QueryError(source, f"{shown!r} is too broad: it matches more than "
                                  f"{MAX_EXPANSION} words in {node.fieldname}; add letters")
 
 
+_AUTO_EDITS = -1  # term~ without a number: the edit distance follows the length
+
+
+def auto_edits(word: str) -> int:
+    """The edit distance of ``term~`` without a number, as Lucene's ``fuzziness: AUTO``:
+    none for words of 1-2 letters, 1 for 3-5, 2 from 6 letters on (of the word as
+    analysed: ``Zelensky~`` is ``zelenski~2`` and reaches ``zelenskyy``)."""
+    return 0 if len(word) <= 2 else 1 if len(word) <= 5 else 2
+
+
 def _bounded_fuzzy(q: wq.Query, source: str) -> wq.Query:
     """term~N: at most MAX_FUZZY_EDITS edits, and the first letter must match (as
-    Lucene advises; the cost without it is in benchmarks/README.md)."""
+    Lucene advises; the cost without it is in benchmarks/README.md); term~ gets
+    :func:`auto_edits`."""
     if isinstance(q, wq.FuzzyTerm):
         if q.maxdist > MAX_FUZZY_EDITS:
             raise QueryError(source, f"fuzzy {q.text}~{q.maxdist}: at most "
                              f"{MAX_FUZZY_EDITS} edits (term~{MAX_FUZZY_EDITS})")
-        if q.prefixlength < 1:
+        if q.prefixlength < 1 or q.maxdist < 0:
             q = copy.copy(q)
-            q.prefixlength = 1
+            q.prefixlength = max(q.prefixlength, 1)
+            if q.maxdist < 0:
+                q.maxdist = auto_edits(q.text)
         return q
     return q.apply(lambda child: _bounded_fuzzy(child, source))
 
@@ -271,7 +309,8 @@ def parse(text: str, *, mode: str = "and", literal: bool = False) -> wq.Query:
     return q
 
 
-_PLAIN = re.compile(r"^[^\W_]+(?:['.’][^\W_]+)*(?:\s+[^\W_]+(?:['.’][^\W_]+)*)*$")
+_PLAIN_WORD = rf"#?(?=[^\W_]){schema.TOKEN_PATTERN}"
+_PLAIN = re.compile(rf"^{_PLAIN_WORD}(?:\s+{_PLAIN_WORD})*$")
 
 
 def is_plain(text: str) -> bool:
@@ -286,9 +325,9 @@ def literal_query(text: str, *, mode: str = "or") -> wq.Query:
     clauses: list[wq.Query] = []
     for word in words:
         per_field = [
-            wq.Term(field, token)
+            q
             for field in schema.TEXT_FIELDS
-            for token in index_schema()[field].process_text(word, mode="query")
+            for q in _word_queries(field, word)
         ]
         if per_field:
             clauses.append(per_field[0] if len(per_field) == 1 else wq.Or(per_field))
@@ -297,6 +336,36 @@ def literal_query(text: str, *, mode: str = "or") -> wq.Query:
     if len(clauses) == 1:
         return clauses[0]
     return wq.And(clauses) if mode == "and" else wq.Or(clauses)
+
+
+def _word_queries(field: str, word: str) -> list[wq.Query]:
+    hyphenated = _hyphenated(field, word)
+    if hyphenated is not None:
+        return [] if hyphenated is wq.NullQuery else [hyphenated]
+    return [wq.Term(field, token)
+            for token in index_schema()[field].process_text(word, mode="query")]
+
+
+def _hyphenated(field: str, word: str, boost: float = 1.0) -> wq.Query | None:
+    """A word with hyphens: its parts run together, or the parts as a phrase
+    (``e-mail``: ``email`` or ``"e mail"``; :mod:`searchkit.indexer.tokens`).
+    None for a word without hyphens."""
+    joined = catenated(word)
+    if joined is None:
+        return None
+    analyse = index_schema()[field].process_text
+    alternatives: list[wq.Query] = [wq.Term(field, t) for t in analyse(joined, mode="query")]
+    parts = list(analyse(word, mode="query"))
+    if len(parts) > 1 and index_schema()[field].format.supports("positions"):
+        alternatives.append(wq.Phrase(field, parts))
+    elif parts and parts[0] not in {t.text for t in alternatives}:
+        alternatives.append(wq.Term(field, parts[0]))
+    if not alternatives:
+        return wq.NullQuery
+    q = alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
+    if boost != 1.0:
+        q.boost = boost
+    return q
 
 
 _OPERATORS = re.compile(rf'(^|\s)({"|".join(BOOLEAN_WORDS)})(\s|$)|(^|\s)[-+]|["()]')
@@ -314,7 +383,7 @@ def is_plain_words(text: str, q: wq.Query) -> bool:
 
 def user_words(text: str) -> list[str]:
     """The words a person typed, without field names, operators or syntax, once each."""
-    stripped = re.sub(r"\b\w+:", " ", text)
+    stripped = re.sub(r"\b\w+:|[~^][\d./]*", " ", text)  # fields, fuzziness, boosts
     seen: dict[str, None] = {}
     for word in re.findall(schema.TOKEN_PATTERN, stripped):
         if word not in OPERATOR_WORDS:
