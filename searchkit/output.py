@@ -12,14 +12,19 @@ import datetime as dt
 import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from . import wrap
 from .results import JSON_SCHEMA_VERSION, Hit, SearchResults, Snippet
 from .vocabulary import KIND_CLIPPING
 
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters (ESC included), and the bidi controls that reorder what a terminal
+# shows (embeddings, overrides, isolates, marks: "Trojan Source", CVE-2021-42574).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                     "\u2066-\u2069]")
 MARK_OPEN, MARK_CLOSE = "**", "**"  # plain-text match markers (text without colour, JSON)
 ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"  # every date searchkit writes (stored and shown in UTC)
 
@@ -53,12 +58,20 @@ class Style:
     def match(self, text: str) -> str:
         return self._wrap("1;33", text) if self.color else f"{MARK_OPEN}{text}{MARK_CLOSE}"
 
+    def title_match(self, text: str) -> str:
+        """A match inside a bold title: only the colour changes and changes back, so the
+        title stays bold after it."""
+        if not self.color:
+            return self.match(text)
+        return f"\x1b[33m{text}\x1b[39m" if text else text
+
     def url(self, text: str) -> str:
         return self._wrap("36", text)
 
 
 def safe(text: str) -> str:
-    """Drop control characters (ESC included) from data before it is written anywhere."""
+    """Drop control characters (ESC included) and bidi controls from data before it is
+    written anywhere."""
     return _UNSAFE.sub("", text) if text else text
 
 
@@ -145,27 +158,47 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
 
 
-def render_pretty(results: SearchResults, style: Style) -> str:
+def render_pretty(results: SearchResults, style: Style, width: int = 0) -> str:
+    """The ranked list for people; ``width``: the terminal's columns, to wrap every line
+    to (words whole, URLs between their parts); 0: no wrapping."""
     out: list[str] = []
-    width = len(str(results.offset + len(results.hits)))
-    pad = " " * (width + 2)
+    digits = len(str(results.offset + len(results.hits)))
+    pad = " " * (digits + 2)
+    room = max(width - len(pad), wrap.MIN_WIDTH) if width else 0
+
+    def block(first: str, items: list[wrap.Word], look: Callable[[str], str]) -> None:
+        for n, line in enumerate(wrap.fill(items, room)):
+            out.append((first if n == 0 else pad) + look(line))
+
     for hit in results.hits:
-        title = marked(hit.title_marked, style) if hit.title_marked else safe(hit.title)
-        out.append(f"{hit.rank:>{width}}. {style.title(title) if style.color else title}")
+        title = hit.title_marked or ((hit.title, False),)
+        block(f"{hit.rank:>{digits}}. ",
+              wrap.words((safe(t), style.title_match if m else _as_is) for t, m in title),
+              style.title)
         meta = [m for m in (safe(hit.provider) or safe(hit.domain), _date(hit)) if m]
-        where = safe(hit.id) if hit.kind == KIND_CLIPPING else f"related, in {safe(hit.path)}"
-        meta.append(where)
-        out.append(pad + style.dim(" · ".join(meta)))
+        meta.append(safe(hit.id) if hit.kind == KIND_CLIPPING
+                    else f"related, in {safe(hit.path)}")
+        block(pad, wrap.words([wrap.plain(" · ".join(meta))]), style.dim)
         if hit.url:
-            out.append(pad + style.url(safe(hit.url)))
+            out += [pad + style.url(line) for line in wrap.url_lines(safe(hit.url), room)]
+        fragments: list[wrap.Word] = []
         for snippet in hit.snippets:
-            out.append(pad + marked(snippet, style))
+            if fragments:
+                fragments.append(wrap.ELLIPSIS)
+            fragments += wrap.words((safe(t), style.match if m else _as_is)
+                                    for t, m in snippet)
+        block(pad, fragments, _as_is)
         if hit.also_in:
             also = ", ".join(safe(loc.id) for loc in hit.also_in)
-            out.append(pad + style.dim(f"also in: {also}"))
-        out.extend(pad + line for line in explanation_lines(hit))
+            block(pad, wrap.words([wrap.plain(f"also in: {also}")]), style.dim)
+        for line in explanation_lines(hit):
+            block(pad, wrap.words([wrap.plain(line)]), _as_is)
         out.append("")
     return "\n".join(out)
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 def explanation_lines(hit: Hit) -> list[str]:
@@ -247,9 +280,9 @@ def render_paths(results: SearchResults, null: bool = False) -> str:
 
 
 def render_results(results: SearchResults, fmt: Format, style: Style,
-                   null: bool = False) -> str:
+                   null: bool = False, width: int = 0) -> str:
     if fmt is Format.pretty:
-        return render_pretty(results, style)
+        return render_pretty(results, style, width)
     if fmt is Format.lines:
         return render_lines(results)
     if fmt is Format.json:

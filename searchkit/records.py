@@ -37,10 +37,21 @@ def report_record(report: IndexReport) -> dict[str, Any]:
 
 
 def render_report(report: IndexReport) -> str:
-    parts = [f"{report.added} added", f"{report.updated} updated", f"{report.deleted} deleted"]
-    if report.renamed:
-        parts.append(f"{report.renamed} renamed")
-    parts += [f"{report.unchanged} unchanged", f"{len(report.failed)} failed"]
+    """The one-line summary: what changed; for a rebuild, how many files it re-read and
+    wrote (of which any new, changed or renamed since the last index)."""
+    if report.rebuilt:
+        news = [f"{n} {label}" for n, label in ((report.added, "added"),
+                                                (report.updated, "updated"),
+                                                (report.renamed, "renamed")) if n]
+        written = report.added + report.updated + report.renamed + report.unchanged
+        parts = [f"{written} rebuilt" + (f" ({', '.join(news)})" if news else ""),
+                 f"{report.deleted} deleted", f"{len(report.failed)} failed"]
+    else:
+        parts = [f"{report.added} added", f"{report.updated} updated",
+                 f"{report.deleted} deleted"]
+        if report.renamed:
+            parts.append(f"{report.renamed} renamed")
+        parts += [f"{report.unchanged} unchanged", f"{len(report.failed)} failed"]
     verb = "Rebuilt" if report.rebuilt else "Indexed"
     return (f"{verb} {safe(report.folder)} into {safe(report.index_dir)}: "
             f"{', '.join(parts)} in {report.seconds:.2f}s\n")

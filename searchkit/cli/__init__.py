@@ -6,12 +6,9 @@ commands that need it, so ``--help``, ``fields`` and errors stay fast.
 """
 
 
-from typing import Annotated
-
 import typer
 
-from .. import __version__
-from ._common import boundary
+from ._common import VersionOpt, boundary
 from .eval import eval_cmd
 from .index import index_cmd
 from .search import search_cmd
@@ -35,25 +32,15 @@ for _name, _command in (("index", index_cmd), ("search", search_cmd), ("status",
     app.command(_name)(boundary(_command))
 
 
-def _version_callback(value: bool) -> None:
-    if value:
-        typer.echo(f"searchkit {__version__}")
-        raise typer.Exit()
-
-
 @app.callback()
-def _root(
-    version: Annotated[bool, typer.Option(
-        "--version", callback=_version_callback, is_eager=True, help="Show the version.")
-    ] = False,
-) -> None:
+def _root(version: VersionOpt = False) -> None:
     """Full-text search over folders of news clippings."""
 
 
-# The `search` script: the search command on its own.
+# The `search` script: the search command on its own (its --version is the command's
+# own option; completion installs for `search` as it does for `searchkit`).
 search_app = typer.Typer(
     name="search",
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings=_SETTINGS,

@@ -2,16 +2,20 @@
 
 
 import functools
+import os
+import shutil
 import sys
 import traceback
 from collections.abc import Callable
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec
 
 import typer
 
 from .. import config
 from ..errors import ExitCode, SearchkitError
-from ..output import Format, Style
+from ..output import Format, Style, safe
+from . import _progress
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -39,8 +43,33 @@ FormatOpt = Annotated[
 ]
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"searchkit {__version__}")
+        raise typer.Exit()
+
+
+VersionOpt = Annotated[bool, typer.Option(
+    "--version", callback=_show_version, is_eager=True, help="Show the version.")]
+
+
+class Color(str, Enum):
+    auto = "auto"  # on a terminal, unless NO_COLOR is set or TERM is dumb
+    always = "always"  # also into a pipe: `search ... --color always | less -R`
+    never = "never"
+
+
+ColorOpt = Annotated[Color, typer.Option(
+    "--color", help="Colour the display: auto (on a terminal, unless NO_COLOR is set), "
+                    "always (also into a pipe, for less -R), never.")]
+
+
 def err(message: str) -> None:
-    typer.echo(message, err=True)
+    """A line on stderr; control and bidi characters (from a file name, a title) out."""
+    _progress.settle()
+    typer.echo(safe(message), err=True)
 
 
 def usage(message: str) -> NoReturn:
@@ -63,7 +92,10 @@ def boundary(command: Callable[P, None]) -> Callable[P, None]:
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # Typer's own exits and usage errors: Typer reports them
         except (Exception, KeyboardInterrupt) as exc:
+            _progress.abandon()
             raise typer.Exit(int(exit_status(exc, bool(kwargs.get("debug"))))) from None
+        finally:
+            _progress.settle()
 
     return run
 
@@ -85,23 +117,26 @@ def exit_status(exc: Exception | KeyboardInterrupt, debug: bool) -> ExitCode:
 
 
 def progress() -> Callable[[int, int], None] | None:
-    """A one-line progress bar on stderr, only on a terminal and for long runs."""
-    if not sys.stderr.isatty():
-        return None
-    last = [-1]
+    """A one-line progress bar on stderr (with an ETA, then the writing and committing
+    phases), only on a terminal and for long runs; its line ends when anything else is
+    printed or the command ends."""
+    return _progress.bar() if stderr_is_terminal() else None
 
-    def show(done: int, total: int) -> None:
-        if total < 500:
-            return
-        pct = done * 100 // total
-        if pct != last[0] or done == total:
-            last[0] = pct
-            bar = "#" * (pct // 4)
-            end = "\n" if done == total else ""
-            sys.stderr.write(f"\rindexing [{bar:<25}] {done}/{total} {pct:3d}%{end}")
-            sys.stderr.flush()
 
-    return show
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def terminal_width() -> int:
+    """Columns to wrap the display to: $COLUMNS, else the terminal on stdout, else the
+    one on stderr (`search ... --format pretty | less -R`), else 80."""
+    columns = shutil.get_terminal_size((0, 0)).columns
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 80
 
 
 def paths(index: str | None, seeds: str | None) -> tuple[str, str]:
@@ -127,11 +162,14 @@ def resolve_format(fmt: Format) -> Format:
     return fmt
 
 
-def style() -> Style:
-    return Style(color=config.use_color(sys.stdout.isatty()))
+def style(color: Color = Color.auto) -> Style:
+    if color is Color.auto:
+        return Style(color=config.use_color(sys.stdout.isatty()))
+    return Style(color=color is Color.always)
 
 
 def write(text: str) -> None:
+    _progress.settle()
     if text:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -16,16 +16,20 @@ from ..output import Format
 from ..results import Filters, SearchResults
 from ..vocabulary import FACET_NAMES, FIELDS, Kind, SortKey
 from ._common import (
+    Color,
+    ColorOpt,
     DebugOpt,
     FormatOpt,
     IndexOpt,
     SeedsOpt,
+    VersionOpt,
     engine_for,
     err,
     paths,
     progress,
     resolve_format,
     style,
+    terminal_width,
     usage,
     write,
 )
@@ -70,16 +74,21 @@ def _require_index(engine: Engine) -> None:
         raise IndexMissingError(engine.location, "run `searchkit index FOLDER`")
 
 
-def _render(results: SearchResults, fmt: Format, null: bool, count: bool) -> None:
-    if count:
+def _render(results: SearchResults, fmt: Format, null: bool, count: bool,
+            color: Color = Color.auto) -> None:
+    look = style(color)
+    if count:  # the number, then any facet tables
         write(f"{results.total}\n")
+        if results.facets:
+            write("\n" + output.render_facets(results, look))
         return
     if null:
         fmt = Format.paths
     fmt = resolve_format(fmt)
-    write(output.render_results(results, fmt, style(), null=null))
+    width = terminal_width() if fmt is Format.pretty else 0
+    write(output.render_results(results, fmt, look, null=null, width=width))
     if results.facets and fmt in (Format.pretty, Format.lines):
-        write("\n" + output.render_facets(results, style()))
+        write("\n" + output.render_facets(results, look))
 
 
 def search_cmd(
@@ -132,13 +141,15 @@ def search_cmd(
     timeout: Annotated[float, typer.Option(
         "--timeout", min=0, help="Seconds a search may take before it is stopped (0: no "
                                  "limit).")] = 10.0,
+    color: ColorOpt = Color.auto,
     index: IndexOpt = None,
     seeds: SeedsOpt = None,
     debug: DebugOpt = False,
+    version: VersionOpt = False,
 ) -> None:
     """Search the clippings: exit 0 with hits, 1 without, 2 on errors."""
     facet_names = [f.strip() for f in facets.split(",") if f.strip()] if facets else []
-    if facet_names and (count or null or fmt in (Format.jsonl, Format.csv, Format.tsv,
+    if facet_names and (null or fmt in (Format.jsonl, Format.csv, Format.tsv,
                                                  Format.paths)):
         usage("--facets needs --format pretty, lines or json")
     filters = Filters(
@@ -171,7 +182,7 @@ def search_cmd(
         diagnosis = output.render_diagnosis(results)
         if diagnosis:
             sys.stderr.write(diagnosis)
-    _render(results, fmt, null, count)
+    _render(results, fmt, null, count, color)
     raise typer.Exit(int(ExitCode.HITS if results.total else ExitCode.NO_HITS))
 
 

@@ -10,6 +10,8 @@ from .. import output, records
 from ..errors import ClippingError, ExitCode
 from ..output import Format
 from ._common import (
+    Color,
+    ColorOpt,
     DebugOpt,
     FormatOpt,
     IndexOpt,
@@ -19,6 +21,7 @@ from ._common import (
     paths,
     resolve_format,
     style,
+    terminal_width,
     write,
 )
 
@@ -29,6 +32,7 @@ IdArg = Annotated[str, typer.Argument(
 def show_cmd(
     entry_id: IdArg,
     fmt: FormatOpt = Format.auto,
+    color: ColorOpt = Color.auto,
     index: IndexOpt = None,
     seeds: SeedsOpt = None,
     debug: DebugOpt = False,
@@ -47,13 +51,14 @@ def show_cmd(
     if fmt is Format.json:
         write(output.dumps(record))
     else:
-        write(records.render_entry(record, style()))
+        write(records.render_entry(record, style(color)))
 
 
 def similar_cmd(
     entry_id: IdArg,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Entries to show.")] = 10,
     fmt: FormatOpt = Format.auto,
+    color: ColorOpt = Color.auto,
     index: IndexOpt = None,
     seeds: SeedsOpt = None,
     debug: DebugOpt = False,
@@ -61,5 +66,7 @@ def similar_cmd(
     """Entries most similar to one entry (more-like-this on its title and excerpt)."""
     index_dir, _ = paths(index, seeds)
     results = engine_for(index_dir).similar(entry_id, limit=limit)
-    write(output.render_results(results, resolve_format(fmt), style()))
+    shown = resolve_format(fmt)
+    width = terminal_width() if shown is Format.pretty else 0
+    write(output.render_results(results, shown, style(color), width=width))
     raise typer.Exit(int(ExitCode.HITS if results.hits else ExitCode.NO_HITS))

@@ -201,11 +201,21 @@ def _write(writer: Any, folder_s: str, files: dict[str, os.stat_result], full: b
                           inherited_fds=inherited)
         with contextlib.closing(loads):
             results = [add_files(writer, manifest, full, keep_last_good, loads)]
+
+        def waiting() -> None:  # the shards' files, as they are read
+            if progress:
+                progress(len(mine) + sum(sh.done for sh in shard_procs), len(todo))
+
+        if shard_procs:  # where the bar stands now: this process has read all its files
+            for sh in shard_procs:
+                sh.poll()
+            waiting()
         if shard_procs and writer.docnum >= shards.EARLY_FLUSH_ENTRIES:
+            _phase(progress, "writing")  # no count moves while this segment is written
             writer.flush_early()  # overlaps this segment's flush with the shards'; no merge
         segments = []
         for sh in shard_procs:
-            result, segment = sh.finish()
+            result, segment = sh.finish(waiting)
             results.append(result)
             if segment is not None:
                 segments.append(segment)
@@ -235,6 +245,7 @@ def _write(writer: Any, folder_s: str, files: dict[str, os.stat_result], full: b
         changed = full or records_new_folder or any(r.restamped for r in results) or any(
             counts[k] for k in ("added", "updated", "deleted", "renamed"))
         if changed:
+            _phase(progress, "committing")
             writer.commit(mergetype=CLEAR if full else merge_policy, extra_segments=segments)
         else:
             writer.cancel()
@@ -248,6 +259,15 @@ def _write(writer: Any, folder_s: str, files: dict[str, os.stat_result], full: b
             cancel(writer)
         raise
     return failures, counts, full, changed
+
+
+def _phase(progress: Progress | None, name: str) -> None:
+    """Tell a progress display that has a ``phase`` method what the run does now that
+    file counts stop moving: ``writing`` a segment, ``committing``. A plain callable
+    gets the counts only."""
+    phase = getattr(progress, "phase", None)
+    if callable(phase):
+        phase(name)
 
 
 def recorded_folder(index_dir: str | os.PathLike[str]) -> str | None:

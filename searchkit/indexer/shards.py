@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from whoosh.index import FileIndex
@@ -149,7 +149,7 @@ class ShardProcess:
         there.close()
         return cls(proc, here)
 
-    def _read(self, block: bool) -> None:
+    def _read(self, block: bool, on_progress: Callable[[], None] | None = None) -> None:
         while self.result is None and (block or self.conn.poll()):
             try:
                 kind, *payload = self.conn.recv()
@@ -160,6 +160,8 @@ class ShardProcess:
                 raise OSError(f"an indexing process died ({how})") from None
             if kind == "progress":
                 self.done = payload[0]
+                if on_progress:
+                    on_progress()
             elif kind == "done":
                 self.result = (payload[0], payload[1])
             elif kind == "oserror":  # disk full and the like: the caller reports it
@@ -174,8 +176,10 @@ class ShardProcess:
         self._read(block=False)
         return self.done
 
-    def finish(self) -> tuple[FilesAdded, Any]:
-        self._read(block=True)
+    def finish(self, on_progress: Callable[[], None] | None = None
+               ) -> tuple[FilesAdded, Any]:
+        """Wait for the shard's result, calling ``on_progress`` as its count moves."""
+        self._read(block=True, on_progress=on_progress)
         self.proc.join()
         self.conn.close()
         assert self.result is not None
@@ -205,8 +209,8 @@ def _shard_main(conn: Any, index_folder: str, schema_obj: Any, folder_s: str,
         loads = load_many(folder_s, rels, report, 1)
         with contextlib.closing(loads):
             result = add_files(writer, manifest, full, keep_last_good, loads)
+        conn.send(("progress", len(rels)))  # every file read; writing the segment now
         segment = writer.finish_shard()
-        conn.send(("progress", len(rels)))
         conn.send(("done", result, segment))
     except BaseException as exc:
         if writer is not None and not writer.is_closed:

@@ -232,7 +232,11 @@ def _relevance(score: Any) -> float:
 
 
 def _facet_counts(results: Any, name: str) -> tuple[tuple[str, int], ...]:
+    """(value, count) pairs: years in order (oldest first), any other facet by count."""
     groups = results.groups(name)
     pairs = [(str(k), int(v)) for k, v in groups.items() if k not in (None, "", b"")]
-    pairs.sort(key=lambda kv: (-kv[1], kv[0].lower()))
+    if name == "year":
+        pairs.sort(key=lambda kv: (len(kv[0]), kv[0]))
+    else:
+        pairs.sort(key=lambda kv: (-kv[1], kv[0].lower()))
     return tuple(pairs)
