@@ -141,6 +141,10 @@ def seeds_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _clean_env(monkeypatch: pytest.MonkeyPatch,
+               tmp_path_factory: pytest.TempPathFactory) -> None:
     for var in ("SEARCHKIT_INDEX", "SEARCHKIT_SEEDS", "NO_COLOR"):
         monkeypatch.delenv(var, raising=False)
+    # Never the real user's config folder (where `searchkit index` records the default
+    # index): each test gets an empty one, and so do the subprocesses it starts.
+    monkeypatch.setenv("SEARCHKIT_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
