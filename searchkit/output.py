@@ -191,8 +191,11 @@ def render_pretty(results: SearchResults, style: Style, width: int = 0) -> str:
         if hit.also_in:
             also = ", ".join(safe(loc.id) for loc in hit.also_in)
             block(pad, wrap.words([wrap.plain(f"also in: {also}")]), style.dim)
-        for line in explanation_lines(hit):
-            block(pad, wrap.words([wrap.plain(line)]), _as_is)
+        if hit.explanation:  # a term and its share stay together on a line
+            shares = [share if n == 0 else f"+ {share}"
+                      for n, share in enumerate(_shares(hit))]
+            block(pad, wrap.words([wrap.plain(f"score {hit.score:g} =")])
+                  + [(share, wrap.cells(share)) for share in shares], _as_is)
         out.append("")
     return "\n".join(out)
 
@@ -204,9 +207,14 @@ def _as_is(text: str) -> str:
 def explanation_lines(hit: Hit) -> list[str]:
     if not hit.explanation:
         return []
-    parts = " + ".join(f"{'feedback:' if t.feedback else ''}{t.field}:{safe(t.term)} "
-                       f"{t.score:g}" for t in hit.explanation)
-    return [f"score {hit.score:g} = {parts}"]
+    return [f"score {hit.score:g} = {' + '.join(_shares(hit))}"]
+
+
+def _shares(hit: Hit) -> list[str]:
+    """Each term's share of the score: ``text:airport 1.91``, ``feedback:text:custom 0.55``
+    for a word added by feedback."""
+    return [f"{'feedback:' if t.feedback else ''}{t.field}:{safe(t.term)} {t.score:g}"
+            for t in hit.explanation]
 
 
 def render_facets(results: SearchResults, style: Style) -> str:

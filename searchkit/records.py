@@ -63,8 +63,12 @@ def failure_lines(report: IndexReport) -> Iterable[str]:
 
 
 def status_record(index_dir: str, folder: str, stats: dict[str, Any] | None,
-                  diff: FolderDiff | None) -> dict[str, Any]:
-    record: dict[str, Any] = {"index": index_dir, "folder": folder, "exists": stats is not None}
+                  diff: FolderDiff | None, damaged: str | None = None) -> dict[str, Any]:
+    """``damaged``: what is wrong with an index that cannot be read (no stats, no diff)."""
+    record: dict[str, Any] = {"index": index_dir, "folder": folder,
+                              "exists": stats is not None or damaged is not None}
+    if damaged is not None:
+        record["damaged"] = damaged
     if stats:
         record.update({
             "entries": stats["entries"],
@@ -88,6 +92,9 @@ def render_status(record: dict[str, Any], max_names: int = 10) -> str:
     lines = [f"folder:       {safe(record['folder'])}", f"index:        {safe(record['index'])}"]
     if not record["exists"]:
         lines.append("entries:      none (no index yet; `searchkit index` builds it)")
+    elif "damaged" in record:
+        lines.append(f"damaged:      {safe(record['damaged'])}; "
+                     "`searchkit index --rebuild` repairs it")
     else:
         lines += [
             f"entries:      {record['entries']} ({record['clippings']} clippings, "
@@ -97,7 +104,9 @@ def render_status(record: dict[str, Any], max_names: int = 10) -> str:
             f"schema:       version {record['schema_version']}",
         ]
     stale = record.get("stale")
-    if stale is None:
+    if stale is None and "damaged" in record:
+        lines.append("stale files:  unknown (the index cannot be read)")
+    elif stale is None:
         lines.append("stale files:  unknown (clippings folder not found)")
     elif record.get("up_to_date"):
         lines.append("stale files:  none, the index is up to date")

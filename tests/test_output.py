@@ -123,6 +123,12 @@ def test_explain_labels_feedback_terms(seeds_index: Path) -> None:
     pretty = cli("search", "airports", "--explain", "-f", "pretty", *ix,
                  env={"COLUMNS": "300"})[1]
     assert "+ feedback:text:custom " in pretty
+    narrow = cli("search", "airports", "--explain", "-f", "pretty", *ix,
+                 env={"COLUMNS": "50"})[1].split("\n\n")[0].splitlines()
+    start = next(i for i, line in enumerate(narrow) if line.strip().startswith("score "))
+    shares = [line.strip() for line in narrow[start:]]
+    assert len(shares) > 2 and " ".join(shares) == explained.strip()
+    assert all(re.search(r"\d$", line) for line in shares)  # never a term without its share
     record = json.loads(cli("search", "airports", "--explain", "-f", "json", *ix)[1])
     explanation = record["hits"][0]["explanation"]
     assert {"field": "text", "term": "airport", "score": explanation[0]["score"],

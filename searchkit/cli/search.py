@@ -60,6 +60,10 @@ def _refresh(engine: Engine, folder: str, quick_check_files: int | None) -> None
     if fresh.action == "busy":
         err("Note: another process is updating the index; answering from the current "
             "snapshot.")
+    elif fresh.action == "read-only":
+        err(f"Note: cannot write the index at {engine.location} to bring it up to date "
+            "(permission denied or a read-only file system); answering from the current "
+            "snapshot.")
     elif fresh.action == "built" and fresh.report:
         err(f"Note: built the index from {fresh.folder} ({fresh.report.added} clippings).")
     if fresh.report:

@@ -4,6 +4,7 @@
 import os
 
 from .. import output, records
+from ..errors import IndexCorruptError
 from ..output import Format
 from ..vocabulary import FIELDS
 from ._common import DebugOpt, FormatOpt, IndexOpt, SeedsOpt, engine_for, paths, write
@@ -18,10 +19,17 @@ def status_cmd(
     """Show the clippings folder, the index, its counts and which files are stale."""
     index_dir, folder = paths(index, seeds)
     engine = engine_for(index_dir)
-    stats = engine.stats() if engine.exists() else None
-    diff = engine.diff(folder) if os.path.isdir(folder) else None
-    record = records.status_record(index_dir, folder, stats, diff)
+    damage: IndexCorruptError | None = None
+    try:
+        stats = engine.stats() if engine.exists() else None
+        diff = engine.diff(folder) if os.path.isdir(folder) else None
+    except IndexCorruptError as exc:  # reported in the record, then exit 2 with one line
+        stats, diff, damage = None, None, exc
+    record = records.status_record(index_dir, folder, stats, diff,
+                                   damaged=damage.problem if damage else None)
     write(output.dumps(record) if fmt is Format.json else records.render_status(record))
+    if damage:
+        raise damage
 
 
 def fields_cmd(fmt: FormatOpt = Format.auto) -> None:

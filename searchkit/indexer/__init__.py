@@ -39,11 +39,18 @@ from typing import Any
 from whoosh.writing import CLEAR
 
 from ..config import DEFAULT_QUICK_CHECK_FILES
-from ..errors import IndexBusyError, IndexCorruptError, IndexMissingError, IndexWriteError
+from ..errors import (
+    IndexBusyError,
+    IndexCorruptError,
+    IndexMissingError,
+    IndexReadOnlyError,
+    index_write_error,
+)
 from ..loading import Progress, load_many
 from ..results import FileFailure, FolderDiff, Freshness, IndexReport
 from ..scan import Scan, diff_folder, scan, sha_of
 from . import schema, shards
+from .check import index_problem, reading
 from .commit import (
     TEMP_STORAGE,
     cancel,
@@ -120,9 +127,19 @@ def update(
     started = time.monotonic()
     folder_s, index_path = str(folder), Path(index_dir)
     files = scan(folder_s)
-    ix, reason = ensure_index(index_path, lock_timeout)
-    if ix is None:  # unreadable: start over in the same folder, under the lock
-        ix = create_index(index_path, lock_timeout)
+    try:
+        ix, reason = ensure_index(index_path, lock_timeout)
+        if ix is None:  # unreadable: start over in the same folder, under the lock
+            ix = create_index(index_path, lock_timeout)
+    except OSError as exc:  # the lock file cannot be created: a read-only folder
+        raise index_write_error(str(index_path), exc) from exc
+    # A damaged commit is found before anything is read from it (see .check): a
+    # rebuild then builds beside it without reading it, any other run stops.
+    damage = index_problem(ix)
+    if damage and not (rebuild or reason):
+        raise IndexCorruptError(str(index_path), damage)
+    if damage:
+        reason = f"the index was damaged ({damage}); rebuilt it from the clippings alone"
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
     if not (rebuild or reason) and schema.folder_of(ix.schema) == os.path.abspath(folder_s):
@@ -135,12 +152,14 @@ def update(
             return IndexReport(folder=folder_s, index_dir=str(index_path),
                                unchanged=quick.unchanged,
                                seconds=time.monotonic() - started)
-    writer = open_writer(ix, index_path, lock_timeout)
     try:
-        failures, counts, full, changed = _write(writer, folder_s, files, rebuild or bool(reason),
-                                                 progress, workers)
+        writer = open_writer(ix, index_path, lock_timeout)
+        with reading(index_path):
+            failures, counts, full, changed = _write(writer, folder_s, files,
+                                                     rebuild or bool(reason), progress,
+                                                     workers, damaged=bool(damage))
     except OSError as exc:
-        raise IndexWriteError(str(index_path), exc) from exc
+        raise index_write_error(str(index_path), exc) from exc
     # A file that failed keeps the record away, so that fixing it in place is noticed.
     committed = writer.generation if changed else writer.generation - 1
     save_folder_state(index_path, None if failures else committed, folder_s, files)
@@ -157,13 +176,13 @@ def update(
 
 
 def _write(writer: Any, folder_s: str, files: dict[str, os.stat_result], full: bool,
-           progress: Progress | None, workers: int
+           progress: Progress | None, workers: int, *, damaged: bool = False
            ) -> tuple[list[FileFailure], dict[str, int], bool, bool]:
     """Everything between taking the writer and committing (or cancelling) it."""
     shard_procs: list[ShardProcess] = []
     try:
-        with writer.reader() as reader:
-            manifest = safe_manifest(reader)
+        old = None if damaged else _old_manifest(writer, full)
+        manifest = old or {}
         same_version = schema.version_of(writer.schema) == schema.SCHEMA_VERSION
         if full:
             writer.schema = schema.build_schema()
@@ -185,7 +204,7 @@ def _write(writer: Any, folder_s: str, files: dict[str, os.stat_result], full: b
         n = workers if workers > 1 and len(todo) >= shards.SHARD_THRESHOLD else 1
         parts = [todo[i * len(todo) // n:(i + 1) * len(todo) // n] for i in range(n)]
         mine = parts[0]
-        keep_last_good = full and same_version
+        keep_last_good = full and same_version and old is not None
         shard_procs = [ShardProcess.start(writer, folder_s, part, manifest, full,
                                           keep_last_good, inherited) for part in parts[1:]]
         done_elsewhere = 0
@@ -270,6 +289,19 @@ def _phase(progress: Progress | None, name: str) -> None:
         phase(name)
 
 
+def _old_manifest(writer: Any, full: bool) -> dict[str, str] | None:
+    """The manifest of the commit the writer started from. A rebuild needs it only to
+    count and to keep failed files' last good versions: when the commit cannot be read
+    (damage the cheap check cannot see), it gets None and goes on without it."""
+    try:
+        with writer.reader() as reader:
+            return safe_manifest(reader)
+    except Exception:
+        if not full:
+            raise
+        return None
+
+
 def recorded_folder(index_dir: str | os.PathLike[str]) -> str | None:
     """The clippings folder the index at ``index_dir`` was last built from, if any."""
     if not index_exists(index_dir):
@@ -294,7 +326,8 @@ def refresh(
     at least ``quick_check_files`` clippings (None: never), only a stat of each
     directory (see :func:`folder_unchanged`). When another
     process holds the write lock, the current snapshot is answered from
-    (``action="busy"``); a missing index waits up to ``build_timeout`` for the lock.
+    (``action="busy"``), as it is when the index folder cannot be written
+    (``action="read-only"``); a missing index waits up to ``build_timeout`` for the lock.
     """
     folder_s = str(folder)
     exists = index_exists(index_dir)
@@ -324,4 +357,6 @@ def refresh(
         report = update(folder_s, index_dir, lock_timeout=0.0, progress=progress)
     except IndexBusyError:
         return Freshness("busy", folder_s)
+    except IndexReadOnlyError:  # a folder the user may read, not write: answer anyway
+        return Freshness("read-only", folder_s)
     return Freshness("updated", folder_s, report)

@@ -30,7 +30,7 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import MERGE_SMALL
 
-from ..errors import ConfigError, IndexBusyError, IndexCorruptError, IndexWriteError
+from ..errors import ConfigError, IndexBusyError, IndexCorruptError, index_write_error
 from . import schema
 from .freshness import STATE_TEMP
 from .snapshot import INDEX_NAME, check_index_dir, index_exists, open_index
@@ -228,7 +228,7 @@ def create_index(index_path: Path, lock_timeout: float, *, only_if_missing: bool
                 whoosh_index.FileIndex.create(storage, schema.build_schema(), INDEX_NAME)
             except OSError as exc:
                 storage.close_created()
-                raise IndexWriteError(str(index_path), exc) from exc
+                raise index_write_error(str(index_path), exc) from exc
     return open_index(index_path)
 
 
