@@ -54,6 +54,22 @@ class IndexMissingError(SearchkitError):
         super().__init__(msg)
 
 
+class FolderMismatchError(ConfigError):
+    """Indexing a folder into an index built from another one: refused, since it would
+    replace every entry; ``--rebuild`` switches on purpose."""
+
+    def __init__(self, index_dir: str, recorded: str, folder: str) -> None:
+        self.index_dir = index_dir
+        self.recorded = recorded
+        self.folder = folder
+        super().__init__(
+            f"the index at {index_dir} holds {recorded}, not {folder}; indexing {folder} "
+            f"into it would replace its entries — run `searchkit index {folder} --rebuild` "
+            f"to switch it to {folder}, or give {folder} an index of its own with "
+            f"--index DIR"
+        )
+
+
 class IndexBusyError(SearchkitError):
     """Another process holds the index write lock for longer than the timeout."""
 

@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .config import IndexSource
 from .output import Style, also_in, entry_fields, iso, safe
 from .results import FolderDiff, Hit, IndexReport
 from .vocabulary import FIELDS, KIND_CLIPPING, KIND_RELATED, QueryField
@@ -63,10 +64,14 @@ def failure_lines(report: IndexReport) -> Iterable[str]:
 
 
 def status_record(index_dir: str, folder: str, stats: dict[str, Any] | None,
-                  diff: FolderDiff | None, damaged: str | None = None) -> dict[str, Any]:
-    """``damaged``: what is wrong with an index that cannot be read (no stats, no diff)."""
-    record: dict[str, Any] = {"index": index_dir, "folder": folder,
-                              "exists": stats is not None or damaged is not None}
+                  diff: FolderDiff | None, damaged: str | None = None,
+                  index_source: IndexSource | None = None) -> dict[str, Any]:
+    """``damaged``: what is wrong with an index that cannot be read (no stats, no diff);
+    ``index_source``: why this index was used (:func:`searchkit.config.locate_index`)."""
+    record: dict[str, Any] = {"index": index_dir}
+    if index_source is not None:
+        record["index_source"] = index_source.value
+    record.update({"folder": folder, "exists": stats is not None or damaged is not None})
     if damaged is not None:
         record["damaged"] = damaged
     if stats:
@@ -89,7 +94,10 @@ def status_record(index_dir: str, folder: str, stats: dict[str, Any] | None,
 
 
 def render_status(record: dict[str, Any], max_names: int = 10) -> str:
-    lines = [f"folder:       {safe(record['folder'])}", f"index:        {safe(record['index'])}"]
+    source = record.get("index_source")
+    why = f" ({IndexSource(source).reason})" if source else ""
+    lines = [f"folder:       {safe(record['folder'])}",
+             f"index:        {safe(record['index'])}{why}"]
     if not record["exists"]:
         lines.append("entries:      none (no index yet; `searchkit index` builds it)")
     elif "damaged" in record:

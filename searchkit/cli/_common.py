@@ -7,6 +7,8 @@ import shutil
 import sys
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec
 
@@ -22,10 +24,14 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 
+# No envvar= here: config.locate_index reads SEARCHKIT_INDEX itself, so that
+# `status` can tell --index from the environment.
 IndexOpt = Annotated[
     str | None,
-    typer.Option("--index", envvar=config.ENV_INDEX, show_envvar=True,
-                 help="Index folder. [default: ./index]"),
+    typer.Option("--index",
+                 help=f"Index folder. [env var: {config.ENV_INDEX}; default: the nearest "
+                      "index/ of searchkit's from here up, else the one `searchkit index` "
+                      "last built, else ./index]"),
 ]
 SeedsOpt = Annotated[
     str | None,
@@ -139,14 +145,21 @@ def terminal_width() -> int:
         return 80
 
 
-def paths(index: str | None, seeds: str | None) -> tuple[str, str]:
-    """(index dir, clippings folder). Typer has already applied the environment
-    variables; without --seeds the folder is the one the index was built from."""
-    cfg = config.resolve(index, seeds)
-    index_dir = str(cfg.index_dir)
+def resolve(index: str | None, seeds: str | None) -> config.Config:
+    """The index (and why that one: see :func:`config.locate_index`) and the clippings
+    folder: ``seeds`` (--seeds, SEARCHKIT_SEEDS or `index FOLDER`), else the folder the
+    index was built from, else ./seeds."""
+    cfg = config.resolve(index, seeds, is_index=lambda path: engine_for(str(path)).exists())
     if seeds:
-        return index_dir, str(cfg.seeds_dir)
-    return index_dir, engine_for(index_dir).recorded_folder() or str(cfg.seeds_dir)
+        return cfg
+    recorded = engine_for(str(cfg.index_dir)).recorded_folder()
+    return replace(cfg, seeds_dir=Path(recorded)) if recorded else cfg
+
+
+def paths(index: str | None, seeds: str | None) -> tuple[str, str]:
+    """(index dir, clippings folder), as :func:`resolve` finds them."""
+    cfg = resolve(index, seeds)
+    return str(cfg.index_dir), str(cfg.seeds_dir)
 
 
 def engine_for(index_dir: str) -> "Engine":

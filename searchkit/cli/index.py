@@ -5,8 +5,8 @@ from typing import Annotated
 
 import typer
 
-from .. import output, records
-from ..errors import ExitCode
+from .. import config, output, records
+from ..errors import ConfigError, ExitCode
 from ..output import Format
 from ._common import (
     DebugOpt,
@@ -27,7 +27,8 @@ def index_cmd(
         help="Clippings folder. [default: --seeds, else the indexed folder, else ./seeds]")
     ] = None,
     rebuild: Annotated[bool, typer.Option(
-        "--rebuild", help="Re-read every file; searchers keep the old index until done.")
+        "--rebuild", help="Re-read every file (also to switch the index to another "
+                          "folder); searchers keep the old index until done.")
     ] = False,
     lock_timeout: LockTimeoutOpt = 10.0,
     fmt: FormatOpt = Format.auto,
@@ -36,9 +37,13 @@ def index_cmd(
     debug: DebugOpt = False,
 ) -> None:
     """Index a folder of clippings: only added, changed and deleted files are touched."""
-    index_dir, default_folder = paths(index, seeds)
+    index_dir, default_folder = paths(index, folder or seeds)
     report = engine_for(index_dir).update(folder or default_folder, rebuild=rebuild,
                                           lock_timeout=lock_timeout, progress=progress())
+    try:  # where `search` looks when no index is named or found (config.locate_index)
+        config.record_default(index_dir, report.folder)
+    except ConfigError as exc:
+        err(f"Note: {exc}")
     if report.rebuild_reason:
         err(f"Note: {report.rebuild_reason}")
     for line in records.failure_lines(report):

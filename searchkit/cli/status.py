@@ -7,7 +7,7 @@ from .. import output, records
 from ..errors import IndexCorruptError
 from ..output import Format
 from ..vocabulary import FIELDS
-from ._common import DebugOpt, FormatOpt, IndexOpt, SeedsOpt, engine_for, paths, write
+from ._common import DebugOpt, FormatOpt, IndexOpt, SeedsOpt, engine_for, resolve, write
 
 
 def status_cmd(
@@ -17,7 +17,8 @@ def status_cmd(
     debug: DebugOpt = False,
 ) -> None:
     """Show the clippings folder, the index, its counts and which files are stale."""
-    index_dir, folder = paths(index, seeds)
+    cfg = resolve(index, seeds)
+    index_dir, folder = str(cfg.index_dir), str(cfg.seeds_dir)
     engine = engine_for(index_dir)
     damage: IndexCorruptError | None = None
     try:
@@ -25,8 +26,9 @@ def status_cmd(
         diff = engine.diff(folder) if os.path.isdir(folder) else None
     except IndexCorruptError as exc:  # reported in the record, then exit 2 with one line
         stats, diff, damage = None, None, exc
-    record = records.status_record(index_dir, folder, stats, diff,
-                                   damaged=damage.problem if damage else None)
+    record = records.status_record(os.path.abspath(index_dir), folder, stats, diff,
+                                   damaged=damage.problem if damage else None,
+                                   index_source=cfg.index_source)
     write(output.dumps(record) if fmt is Format.json else records.render_status(record))
     if damage:
         raise damage

@@ -40,6 +40,7 @@ from whoosh.writing import CLEAR
 
 from ..config import DEFAULT_QUICK_CHECK_FILES
 from ..errors import (
+    FolderMismatchError,
     IndexBusyError,
     IndexCorruptError,
     IndexMissingError,
@@ -90,14 +91,17 @@ def diff_index(folder: str | os.PathLike[str], index_dir: str | os.PathLike[str]
     return _diff(folder, index_dir)[0]
 
 
-def _diff(folder: str | os.PathLike[str], index_dir: str | os.PathLike[str]
-          ) -> tuple[FolderDiff, Record | None]:
+def _diff(folder: str | os.PathLike[str], index_dir: str | os.PathLike[str],
+          same_folder: bool = False) -> tuple[FolderDiff, Record | None]:
     """The diff, and when the folder and the newest commit agree, what
-    :func:`save_folder_state` would record about it (a caller that writes may)."""
+    :func:`save_folder_state` would record about it (a caller that writes may).
+    ``same_folder``: refuse a folder other than the one the index holds."""
     files = scan(folder)
     if not index_exists(index_dir):
         return FolderDiff(added=tuple(files)), None
     ix = open_index(index_dir)
+    if same_folder:
+        check_folder(ix, folder, index_dir)
     if schema.version_of(ix.schema) != schema.SCHEMA_VERSION:
         return FolderDiff(modified=tuple(files)), None  # the next update rebuilds
     with ix.reader() as reader:
@@ -140,6 +144,8 @@ def update(
         raise IndexCorruptError(str(index_path), damage)
     if damage:
         reason = f"the index was damaged ({damage}); rebuilt it from the clippings alone"
+    if not rebuild:
+        check_folder(ix, folder_s, index_path)
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
     if not (rebuild or reason) and schema.folder_of(ix.schema) == os.path.abspath(folder_s):
@@ -302,6 +308,18 @@ def _old_manifest(writer: Any, full: bool) -> dict[str, str] | None:
         return None
 
 
+def check_folder(ix: Any, folder: str | os.PathLike[str],
+                 index_dir: str | os.PathLike[str]) -> None:
+    """Refuse to index ``folder`` into an index that holds another folder: it would
+    silently replace every entry. ``update(rebuild=True)`` switches on purpose."""
+    recorded = schema.folder_of(ix.schema)
+    if recorded is None or recorded == os.path.abspath(folder):
+        return
+    if os.path.realpath(recorded) == os.path.realpath(folder):
+        return  # the same folder reached through a symbolic link
+    raise FolderMismatchError(str(index_dir), recorded, os.path.abspath(folder))
+
+
 def recorded_folder(index_dir: str | os.PathLike[str]) -> str | None:
     """The clippings folder the index at ``index_dir`` was last built from, if any."""
     if not index_exists(index_dir):
@@ -346,7 +364,7 @@ def refresh(
                                                          quick_check_files):
         return Freshness("fresh", folder_s)
     try:
-        diff, record = _diff(folder_s, index_dir)
+        diff, record = _diff(folder_s, index_dir, same_folder=True)
         if diff.is_empty:
             if record is not None:
                 save_folder_state(index_dir, *record)
