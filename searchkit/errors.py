@@ -113,6 +113,36 @@ class UnsafeIndexError(ConfigError):
         )
 
 
+class ForeignIndexFolderError(ConfigError):
+    """A folder given as the index that holds files searchkit did not write: refused,
+    so that clean-up can never delete them."""
+
+    def __init__(self, index_dir: str, names: list[str], problem: str = "") -> None:
+        self.index_dir = index_dir
+        self.names = names
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        why = problem or f"it holds files searchkit did not write: {shown}"
+        super().__init__(
+            f"index folder {index_dir} is not searchkit's ({why}); use an empty or new "
+            f"folder for --index"
+        )
+
+
+class OverlappingFoldersError(ConfigError):
+    """The clippings folder and the index folder are the same, or one is inside the other."""
+
+    def __init__(self, folder: str, index_dir: str, relation: str) -> None:
+        self.folder = folder
+        self.index_dir = index_dir
+        if relation == "is":
+            where = f"the index folder {index_dir} is the clippings folder"
+        elif relation == "inside":
+            where = f"the index folder {index_dir} is inside the clippings folder {folder}"
+        else:
+            where = f"the clippings folder {folder} is inside the index folder {index_dir}"
+        super().__init__(f"{where}; use a separate folder, outside the clippings, for --index")
+
+
 class IndexWriteError(SearchkitError):
     """Writing the index failed (disk full, I/O error); its last complete commit is kept."""
 

@@ -38,7 +38,7 @@ from whoosh.filedb.filestore import FileStorage
 
 from searchkit import indexer, search
 from searchkit.errors import IndexWriteError, UnsafeIndexError
-from searchkit.indexer import commit, shards
+from searchkit.indexer import commit, guard, shards
 from tests.conftest import cli, clipping_text
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -92,11 +92,12 @@ def search_state(ix: Path, word: str = "clipping") -> State:
 
 def live_files(ix: Path) -> set[str]:
     """The files the newest commit needs: its TOC, its segments' files, the lock file,
-    and the quick-check record of the folder (a hint, rewritten by every check)."""
+    the marker saying the folder is searchkit's, and the quick-check record of the
+    folder (a hint, rewritten by every check)."""
     toc = whoosh_index.TOC.read(FileStorage(str(ix)), "MAIN")
     ids = {seg.segment_id() for seg in toc.segments}
     names = set(os.listdir(ix))
-    return {n for n in names if n in (LOCK, indexer.STATE_FILE)
+    return {n for n in names if n in (LOCK, indexer.STATE_FILE, guard.MARKER)
             or n == f"_MAIN_{toc.generation}.toc" or n.split(".", 1)[0] in ids}
 
 
@@ -278,7 +279,7 @@ def test_28_next_run_removes_leftovers_even_with_nothing_to_index(corpus_dir: Pa
     for name in planted - {"MAIN.tmp"}:
         (ix / name).write_bytes(b"left by a killed run")
     (ix / "MAIN.tmp").mkdir()
-    (ix / "MAIN.tmp" / "abc123.run").write_bytes(b"pool run")
+    (ix / "MAIN.tmp" / f"{'a' * 28}.run").write_bytes(b"pool run")  # Whoosh's random_name
     (ix / "notes.txt").write_text("not Whoosh's: never touched")
     report = indexer.update(corpus_dir, ix)
     assert not report.committed and report.unchanged == 5
@@ -338,8 +339,9 @@ FAULTS: list[tuple[str, Any, str, Any, str, type[BaseException] | None]] = [
     # after the commit point (the rename): the new commit is live
     ("fsync folder", os, "fsync", lambda real: _fail_fsync_of("dir"), "new",
      IndexWriteError),
-    ("clean_files OSError", whoosh_index, "clean_files", lambda real: _boom, "new", None),
-    ("clean_files bug", whoosh_index, "clean_files",
+    ("clean-up OSError", "searchkit.indexer.writer", "remove_files", lambda real: _boom,
+     "new", None),
+    ("clean-up bug", "searchkit.indexer.writer", "remove_files",
      lambda real: lambda *a, **k: (_ for _ in ()).throw(RuntimeError("bug")), "new",
      RuntimeError),
 ]
@@ -698,6 +700,7 @@ def _disk_fault(monkeypatch: pytest.MonkeyPatch, which: str, err: int) -> None:
         return f
 
     monkeypatch.setattr(filestore, "open", fake_open, raising=False)
+    monkeypatch.setattr(commit, "open", fake_open, raising=False)  # WriteStorage.create_file
 
 
 @pytest.mark.parametrize(("where", "which", "err"), [

@@ -50,7 +50,7 @@ from ..errors import (
 from ..loading import Progress, load_many
 from ..results import FileFailure, FolderDiff, Freshness, IndexReport
 from ..scan import Scan, diff_folder, scan, sha_of
-from . import schema, shards
+from . import guard, schema, shards
 from .check import index_problem, reading
 from .commit import (
     TEMP_STORAGE,
@@ -130,6 +130,7 @@ def update(
     """
     started = time.monotonic()
     folder_s, index_path = str(folder), Path(index_dir)
+    guard.check_apart(folder_s, index_path)
     files = scan(folder_s)
     try:
         ix, reason = ensure_index(index_path, lock_timeout)
@@ -348,6 +349,7 @@ def refresh(
     (``action="read-only"``); a missing index waits up to ``build_timeout`` for the lock.
     """
     folder_s = str(folder)
+    guard.check_apart(folder_s, index_dir)
     exists = index_exists(index_dir)
     if not os.path.isdir(folder_s):
         if exists:

@@ -19,8 +19,8 @@ storage it writes through, the clean-up, the merge policy and the write lock.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
-import re
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -31,16 +31,25 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import MERGE_SMALL
 
 from ..errors import ConfigError, IndexBusyError, IndexCorruptError, index_write_error
-from . import schema
-from .freshness import STATE_TEMP
+from . import guard, schema
+from .guard import (
+    DIR_MODE,
+    FILE_MODE,
+    LOCK_NAME,
+    OWN_TEMP,
+    SEGMENT_FILE,
+    TEMP_DIR,
+    TEMP_STORAGE,
+    TOC,
+    TOC_TEMP,
+)
 from .snapshot import INDEX_NAME, check_index_dir, index_exists, open_index
 
-LOCK_NAME = f"{INDEX_NAME}_WRITELOCK"
-
-
-SEGMENT_FILE = re.compile(rf"^({INDEX_NAME}_[0-9a-z]+)\.[A-Za-z0-9_.]+$")
-_ANY_TOC = re.compile(rf"^_{INDEX_NAME}_(\d+)\.toc(\..*)?$")
-TEMP_STORAGE = f"{INDEX_NAME}.tmp"
+__all__ = [  # what the writer and the orchestration use, some of it defined in .guard
+    "LOCK_NAME", "SEGMENT_FILE", "TEMP_STORAGE", "WriteStorage", "cancel", "create_index",
+    "ensure_index", "fsync", "leftovers", "merge_policy", "remove_files", "sweep", "tidy",
+    "write_lock",
+]
 
 
 def leftovers(names: Iterable[str], generation: int, segment_ids: Iterable[str],
@@ -48,42 +57,36 @@ def leftovers(names: Iterable[str], generation: int, segment_ids: Iterable[str],
     """The index files among ``names`` that commit ``generation`` does not use.
 
     Other generations' TOCs, half-written TOCs (``_MAIN_N.toc.<time>``), segment files
-    of segments not in ``segment_ids`` and (with ``temp``) the writer's temporary
-    storage ``MAIN.tmp``. The lock file and names Whoosh never writes are not listed.
+    of segments not in ``segment_ids``, the temporary files of killed runs, shard
+    writers' temporary folders ``MAIN.tmp.MAIN_<id>`` (shards are done before their
+    parent commits or cancels) and, with ``temp``, the writer's own ``MAIN.tmp``
+    (False while a writer is using it). Only names searchkit writes are listed, matched
+    strictly (:mod:`.guard`); the lock file, the marker and anything else never are.
     """
     live = set(segment_ids)
     out: list[str] = []
     for name in names:
-        if STATE_TEMP.match(name):  # a folder record whose writer was killed
-            out.append(name)
-            continue
-        m = _ANY_TOC.match(name)
+        m = TOC.match(name)
         if m:
-            if m.group(2) or int(m.group(1)) != generation:
+            if int(m.group(1)) != generation:
                 out.append(name)
             continue
         m = SEGMENT_FILE.match(name)
         if m:
             if m.group(1) not in live:
                 out.append(name)
-        elif temp and name.startswith(TEMP_STORAGE):
+        elif TOC_TEMP.match(name) or OWN_TEMP.match(name):
+            out.append(name)
+        elif TEMP_DIR.match(name) and (temp or name != TEMP_STORAGE):
             out.append(name)
     return sorted(out)
 
 
 def remove_files(folder: str, names: Iterable[str]) -> None:
-    """Best effort: whatever cannot be removed now is removed by a later commit."""
-    import shutil
-
-    for name in names:
-        path = os.path.join(folder, name)
-        try:
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                os.remove(path)
-        except OSError:
-            pass
+    """Remove what :func:`leftovers` listed, in a folder marked as searchkit's only,
+    and only names searchkit writes (see :func:`guard.remove`). Best effort: whatever
+    cannot be removed now is removed by a later commit."""
+    guard.remove(folder, names)
 
 
 def sweep(storage: Any, *, temp: bool) -> None:
@@ -130,10 +133,37 @@ class WriteStorage(FileStorage):  # type: ignore[misc]
         self.created: list[Any] = []
         self.children: list[WriteStorage] = []
 
-    def create_file(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        f = super().create_file(name, *args, **kwargs)
+    def create_file(self, name: str, excl: bool = False, mode: str = "wb",
+                    **kwargs: Any) -> Any:
+        # Whoosh's, with the file's permissions set at creation: never writable by
+        # group or others, whatever the umask (see guard.check_trusted).
+        from whoosh.filedb.structfile import StructFile
+
+        def opener(path: str, flags: int) -> int:
+            return os.open(path, flags | (os.O_EXCL if excl else 0), FILE_MODE)
+
+        f = StructFile(open(self._fpath(name), mode, opener=opener), name=name, **kwargs)
         self.created.append(f)
         return f
+
+    def create(self) -> WriteStorage:
+        """Create the (temporary) folder, private whatever the umask."""
+        os.makedirs(self.folder, mode=DIR_MODE, exist_ok=True)
+        if not os.path.isdir(self.folder):
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder", self.folder)
+        return self
+
+    def destroy(self) -> None:
+        """Remove a temporary folder: only the pool files Whoosh writes in it, and the
+        folder once empty (Whoosh's would remove every file in it)."""
+        guard.remove_temp_dir(self.folder)
+
+    def lock(self, name: str) -> Any:
+        """Whoosh's file lock, its file created with the same permissions as the rest."""
+        path = self._fpath(name)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0),
+                         FILE_MODE))
+        return super().lock(name)
 
     def temp_storage(self, name: str | None = None) -> Any:
         if name is None:
@@ -208,7 +238,7 @@ def _acquire(lock: Any, timeout: float) -> bool:
 def write_lock(index_path: Path, timeout: float) -> Iterator[None]:
     """Hold the index's write lock (the one Whoosh's writers take) for the block;
     IndexBusyError if another process holds it for ``timeout`` seconds."""
-    lock = FileStorage(str(index_path)).lock(LOCK_NAME)
+    lock = WriteStorage(str(index_path)).lock(LOCK_NAME)
     if not _acquire(lock, timeout):
         raise IndexBusyError(str(index_path), timeout)
     try:
@@ -225,7 +255,10 @@ def create_index(index_path: Path, lock_timeout: float, *, only_if_missing: bool
         if not (only_if_missing and index_exists(index_path)):
             storage = WriteStorage(str(index_path))
             try:
-                whoosh_index.FileIndex.create(storage, schema.build_schema(), INDEX_NAME)
+                # Whoosh's FileIndex.create, without its removal of every _MAIN_* name.
+                remove_files(str(index_path), [n for n in storage.list()
+                                               if TOC.match(n) or TOC_TEMP.match(n)])
+                whoosh_index.TOC(schema.build_schema(), [], 0).write(storage, INDEX_NAME)
             except OSError as exc:
                 storage.close_created()
                 raise index_write_error(str(index_path), exc) from exc
@@ -240,6 +273,7 @@ def ensure_index(index_dir: Path, lock_timeout: float) -> tuple[Any, str]:
     except OSError as exc:
         raise ConfigError(f"cannot create index folder {index_dir}: {exc.strerror}") from None
     check_index_dir(index_dir)
+    guard.claim(index_dir)  # before anything is written or removed in it
     if not index_exists(index_dir):
         return create_index(index_dir, lock_timeout, only_if_missing=True), ""
     try:
@@ -263,7 +297,7 @@ def tidy(ix: Any) -> None:
         return
     if not leftovers(names, toc.generation, (seg.segment_id() for seg in toc.segments)):
         return
-    lock = storage.lock(LOCK_NAME)
+    lock = WriteStorage(storage.folder).lock(LOCK_NAME)
     if not lock.acquire(blocking=False):
         return  # a writer is at work; it tidies up when it commits
     try:

@@ -19,17 +19,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 
 from ..config import DEFAULT_QUICK_CHECK_FILES
+from ..errors import SearchkitError
 from ..scan import Scan
-from . import schema
+from . import guard, schema
+from .guard import STATE_FILE
 from .snapshot import newest_generation
 
-STATE_FILE = "searchkit-folders.json"
+__all__ = ["STATE_FILE", "folder_unchanged", "save_folder_state"]
+
 STATE_VERSION = 1
-STATE_TEMP = re.compile(rf"^{re.escape(STATE_FILE)}\.\d+\.tmp$")
 RACY_NS = 2_000_000_000
 
 
@@ -39,6 +40,11 @@ def save_folder_state(index_dir: str | os.PathLike[str], generation: int | None,
     path = os.path.join(index_dir, STATE_FILE)
     dirs = files.dirs if isinstance(files, Scan) else None  # a test's stand-in: no record
     racy = time.time_ns() - RACY_NS
+    if not guard.is_marked(index_dir):  # written and removed only in a folder of ours
+        try:
+            guard.claim(index_dir)  # an index of an earlier release is adopted here too
+        except (SearchkitError, OSError):
+            return
     try:
         if generation is None or not dirs or any(m >= racy for m in dirs.values()):
             if os.path.exists(path):
@@ -49,7 +55,8 @@ def save_folder_state(index_dir: str | os.PathLike[str], generation: int | None,
                  "files": len(files), "dirs": sorted(dirs.items())}
         tmp = f"{path}.{os.getpid()}.tmp"
         try:
-            with open(tmp, "w", encoding="utf-8") as fh:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, guard.FILE_MODE)
+            with open(fd, "w", encoding="utf-8") as fh:
                 json.dump(state, fh, separators=(",", ":"))
             os.replace(tmp, path)
         finally:

@@ -1,7 +1,7 @@
 """Open a commit of the index for reading, safely, and read its manifest.
 
-* Only an index folder of our own, not writable by everyone, is opened: Whoosh's
-  table of contents is a pickle (:func:`check_index_dir`).
+* Only an index folder of our own, whose files no one else can write, is opened:
+  Whoosh's table of contents is a pickle (:func:`check_index_dir`).
 * A reader is a snapshot of one commit that stays whole while other processes
   commit and delete files (:class:`_Index`, :class:`_PinnedStorage`).
 """
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import gc
 import os
-import re
-import stat
 import time
 import warnings
 from collections.abc import Callable
@@ -21,13 +19,14 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex
 
-from ..errors import IndexCorruptError, IndexMissingError, UnsafeIndexError
+from ..errors import IndexCorruptError, IndexMissingError
+from . import guard
 from .check import segment_problem
 
 T = TypeVar("T")
 
-INDEX_NAME = "MAIN"  # Whoosh's default index name: _MAIN_N.toc, MAIN_<segment>.*
-_TOC = re.compile(r"^_MAIN_\d+\.toc$")
+INDEX_NAME = guard.INDEX_NAME  # Whoosh's default index name: _MAIN_N.toc, MAIN_<segment>.*
+_TOC = guard.TOC
 
 
 def index_exists(index_dir: str | os.PathLike[str]) -> bool:
@@ -57,28 +56,10 @@ def open_index(index_dir: str | os.PathLike[str]) -> Any:
 
 
 def check_index_dir(index_dir: str | os.PathLike[str]) -> None:
-    """Refuse an index folder that another user could have written into.
-
-    Whoosh's table of contents is a pickle: reading one that someone else planted
-    would run their code as the current user. So the folder must belong to us and
-    must not be writable by everyone. A folder that does not exist yet passes.
-    """
-    try:
-        st = os.stat(index_dir)
-    except OSError:
-        return  # missing (or unreachable): the caller reports that in its own words
-    if not stat.S_ISDIR(st.st_mode):
-        return
-    euid = os.geteuid() if hasattr(os, "geteuid") else None
-    if euid is not None and st.st_uid != euid:
-        raise UnsafeIndexError(
-            str(index_dir), f"the folder belongs to another user (uid {st.st_uid}, you are "
-            f"uid {euid})", "use an index folder of your own (--index)")
-    if st.st_mode & stat.S_IWOTH:
-        raise UnsafeIndexError(
-            str(index_dir), f"the folder is writable by every user (mode "
-            f"{stat.S_IMODE(st.st_mode):04o})",
-            f"run `chmod go-w {index_dir}` if its contents are yours, or rebuild it elsewhere")
+    """Refuse an index folder that another user could have written into, before
+    anything in it is read: the folder and every file in it must be the current
+    user's and writable by no one else (see :func:`guard.check_trusted`)."""
+    guard.check_trusted(index_dir)
 
 
 class _Index(FileIndex):  # type: ignore[misc]

@@ -182,13 +182,13 @@ class IndexWriter(SegmentWriter):  # type: ignore[misc]
         toc = whoosh_index.TOC(self.schema, segments, self.generation)
         toc.write(self.storage, self.indexname)  # its rename is the commit point
         # Committed. What follows only tidies up: its failures cost disk space, not data.
+        # (Not Whoosh's clean_files: its patterns also match names searchkit never wrote.)
         try:
-            whoosh_index.clean_files(self.storage, self.indexname, self.generation, segments)
+            remove_files(self.storage.folder, leftovers(
+                self.storage.list(), self.generation,
+                (seg.segment_id() for seg in segments), temp=False))
         except OSError:
             pass
-        remove_files(self.storage.folder, leftovers(
-            self.storage.list(), self.generation,
-            (seg.segment_id() for seg in segments), temp=False))
 
     def _holds_lock(self) -> bool:
         return self.writelock is not None and getattr(self.writelock, "fd", None) is not None
