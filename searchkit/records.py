@@ -34,6 +34,7 @@ def report_record(report: IndexReport) -> dict[str, Any]:
         "seconds": round(report.seconds, 3),
         "rebuilt": report.rebuilt,
         "committed": report.committed,
+        "notes": list(report.notes),
     }
 
 
@@ -63,6 +64,12 @@ def failure_lines(report: IndexReport) -> Iterable[str]:
         yield safe(failure.message)
 
 
+def note_lines(report: IndexReport) -> Iterable[str]:
+    """Why entries left the index (``Note: a.md: left the index: the link now ...``)."""
+    for note in report.notes:
+        yield f"Note: {safe(note)}"
+
+
 def status_record(index_dir: str, folder: str, stats: dict[str, Any] | None,
                   diff: FolderDiff | None, damaged: str | None = None,
                   index_source: IndexSource | None = None) -> dict[str, Any]:
@@ -89,7 +96,8 @@ def status_record(index_dir: str, folder: str, stats: dict[str, Any] | None,
             "modified": list(diff.modified),
             "deleted": list(diff.deleted),
         }
-        record["up_to_date"] = diff.is_empty
+        record["up_to_date"] = diff.is_empty and not diff.failed
+        record["unreadable"] = [f.message for f in diff.failed]  # their entries are kept
     return record
 
 
@@ -118,6 +126,8 @@ def render_status(record: dict[str, Any], max_names: int = 10) -> str:
         lines.append("stale files:  unknown (clippings folder not found)")
     elif record.get("up_to_date"):
         lines.append("stale files:  none, the index is up to date")
+    elif not any(stale.values()):
+        lines.append("stale files:  none found, but some folders could not be read")
     else:
         for label in ("added", "modified", "deleted"):
             names: Sequence[str] = stale[label]
@@ -125,6 +135,8 @@ def render_status(record: dict[str, Any], max_names: int = 10) -> str:
                 shown = ", ".join(safe(n) for n in names[:max_names])
                 more = f" (+{len(names) - max_names} more)" if len(names) > max_names else ""
                 lines.append(f"{label + ':':<14}{len(names)}: {shown}{more}")
+    for message in record.get("unreadable", ()):
+        lines.append(f"unreadable:   {safe(message)}")
     return "\n".join(lines) + "\n"
 
 

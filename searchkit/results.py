@@ -31,6 +31,7 @@ class IndexReport:
     rebuilt: bool = False
     rebuild_reason: str = ""
     committed: bool = False
+    notes: tuple[str, ...] = ()  # why entries left the index (a link now points outside)
 
     @property
     def changed(self) -> int:
@@ -44,7 +45,9 @@ class FolderDiff:
     added: tuple[str, ...] = ()
     modified: tuple[str, ...] = ()  # stat differs; the content hash decides later
     deleted: tuple[str, ...] = ()
-    unchanged: int = 0
+    unchanged: int = 0  # with the entries kept under folders the scan could not list
+    notes: tuple[str, ...] = ()  # why some of ``deleted`` leave (see scan.departures)
+    failed: tuple[FileFailure, ...] = ()  # folders the scan could not list: entries kept
 
     @property
     def is_empty(self) -> bool:

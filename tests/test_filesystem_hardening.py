@@ -22,6 +22,7 @@ import pytest
 
 from searchkit import documents, indexer
 from searchkit.errors import ClippingError
+from tests import unprivileged
 from tests.conftest import cli
 
 T = TypeVar("T")
@@ -368,3 +369,146 @@ def test_printable_path_escapes_only_unusable_names() -> None:
     assert documents.printable_path(os.fsdecode(b"bad\xff.md")) == "bad\\xff.md"
     assert documents.printable_path("tab\there\x7f.md") == "tab\\x09here\\x7f.md"
     assert re.fullmatch(r"[ -~]+", documents.printable_path(os.fsdecode(b"\x80\x1b\n")))
+
+
+# ---------------------------------------------------------------- unreadable folders (#11)
+# A folder the scan cannot list is a failure (exit 4) and what the index holds under it
+# stays as it was. Mode bits bind for the subprocesses (see tests/unprivileged.py).
+
+
+def unprivileged_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return unprivileged.run(script("searchkit"), *args)
+
+
+def hit_paths(out: str) -> list[str]:
+    """The files of the hits of ``search -f json`` output, sorted."""
+    return sorted({hit["path"] for hit in json.loads(out)["hits"]})
+
+
+def indexed(ix: Path, word: str = "heron") -> list[str]:
+    """The files in the index at ``ix`` matching ``word`` (no refresh)."""
+    code, out, _ = cli("search", word, "--index", str(ix), "--no-refresh", "-f", "json",
+                       "-n", "1000")
+    assert code in (0, 1)
+    return hit_paths(out)
+
+
+@pytest.mark.parametrize("mode", [0o000, 0o311])
+def test_unreadable_clippings_folder_is_a_failure_and_keeps_the_index(
+        clips: Path, tmp_path: Path, mode: int) -> None:
+    unprivileged.require_binding_modes(tmp_path)
+    for rel in ("a.md", "b.md", "sub/c.md"):
+        (clips / rel).parent.mkdir(exist_ok=True)
+        (clips / rel).write_bytes(clip(f"Heron {rel}"))
+    ix = tmp_path / "ix"
+    assert cli("index", str(clips), "--index", str(ix))[0] == 0
+    line = f"{clips}: cannot list: Permission denied\n"
+    with unprivileged.chmodded(clips, mode):
+        # a refreshing search says it (once) and answers from what the index holds
+        proc = unprivileged_cli("search", "heron", "--index", str(ix), "--seeds", str(clips),
+                                "-f", "json")
+        assert (proc.returncode, proc.stderr) == (0, line)
+        assert hit_paths(proc.stdout) == ["a.md", "b.md", "sub/c.md"]
+        proc = unprivileged_cli("index", str(clips), "--index", str(ix))
+        assert (proc.returncode, proc.stderr) == (4, line)
+        assert ": 0 added, 0 updated, 0 deleted, 3 unchanged, 1 failed in " in proc.stdout
+        proc = unprivileged_cli("index", str(clips), "--index", str(ix), "--rebuild",
+                                "-f", "json")
+        assert (proc.returncode, proc.stderr) == (4, line)
+        report = json.loads(proc.stdout)
+        assert (report["rebuilt"], report["added"], report["deleted"], report["unchanged"],
+                len(report["failed"])) == (True, 0, 0, 3, 1)
+        proc = unprivileged_cli("status", "--index", str(ix), "--seeds", str(clips))
+        assert proc.returncode == 0
+        assert f"unreadable:   {line}" in proc.stdout
+        assert "stale files:  none found, but some folders could not be read\n" in proc.stdout
+    assert indexed(ix) == ["a.md", "b.md", "sub/c.md"]
+    code, out, err = cli("index", str(clips), "--index", str(ix))
+    assert (code, err) == (0, "")
+    assert ": 0 added, 0 updated, 0 deleted, 3 unchanged, 0 failed in " in out
+
+
+@pytest.mark.parametrize("mode", [0o000, 0o311, 0o600])  # 0600: names, but no stat
+def test_unreadable_subfolder_is_a_failure_and_keeps_its_clippings(
+        clips: Path, tmp_path: Path, mode: int) -> None:
+    unprivileged.require_binding_modes(tmp_path)
+    for rel in ("a.md", "sub/b.md", "sub/c.md", "sub/deeper/d.md"):
+        (clips / rel).parent.mkdir(parents=True, exist_ok=True)
+        (clips / rel).write_bytes(clip(f"Heron {rel}"))
+    ix = tmp_path / "ix"
+    assert cli("index", str(clips), "--index", str(ix))[0] == 0
+    (clips / "new.md").write_bytes(clip("New heron"))
+    with unprivileged.chmodded(clips / "sub", mode):
+        proc = unprivileged_cli("index", str(clips), "--index", str(ix))
+        assert (proc.returncode, proc.stderr) == (4, "sub: cannot list: Permission denied\n")
+        assert ": 1 added, 0 updated, 0 deleted, 4 unchanged, 1 failed in " in proc.stdout
+        proc = unprivileged_cli("index", str(clips), "--index", str(ix), "-f", "json")
+        assert proc.returncode == 4
+        assert json.loads(proc.stdout)["failed"] == [
+            {"path": "sub", "error": "sub: cannot list: Permission denied"}]
+    assert indexed(ix) == ["a.md", "new.md", "sub/b.md", "sub/c.md", "sub/deeper/d.md"]
+
+
+def test_paths_longer_than_path_max_are_reported_not_skipped(clips: Path,
+                                                              tmp_path: Path) -> None:
+    (clips / "top.md").write_bytes(clip("Top heron"))
+    created: list[str] = []  # relative paths of the clippings, shallow to deep
+    fd = os.open(clips, os.O_RDONLY | os.O_DIRECTORY)
+    rel = ""
+    try:
+        while len(os.fsencode(f"{clips}/{rel}")) <= 4400:  # well past PATH_MAX (4096)
+            name = f"level{len(created):02d}-" + "x" * 192
+            os.mkdir(name, dir_fd=fd)  # relative to fd: no path is ever too long
+            inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd, rel = inner, f"{rel}{name}/"
+            out = os.open("c.md", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+            os.write(out, clip(f"Deep heron {len(created)}"))
+            os.close(out)
+            created.append(f"{rel}c.md")
+    finally:
+        os.close(fd)
+    reachable = [r for r in created if len(os.fsencode(f"{clips}/{r}")) < 4096]
+    assert 0 < len(reachable) < len(created)
+    ix = tmp_path / "ix"
+    code, out, err = cli("index", str(clips), "--index", str(ix))
+    assert code == 4
+    [failure] = indexer.scan(clips).failed
+    assert all(r.startswith(failure.path) for r in created if r not in reachable)
+    assert err == f"{failure.message}\n"
+    assert re.fullmatch(r"level.*: cannot (list|read): the path is too long \(\d+ bytes, "
+                        r"more than the system allows\); move it to a shorter path",
+                        failure.message)
+    assert f": {len(reachable) + 1} added, 0 updated, 0 deleted, 0 unchanged, 1 failed" in out
+    assert indexed(ix) == sorted(["top.md", *reachable])
+
+
+def test_a_link_swapped_to_outside_leaves_the_index_with_a_note(clips: Path,
+                                                                 tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.md").write_bytes(clip("Secret narwhal heron"))
+    (clips / ".store" / "feeds").mkdir(parents=True)
+    (clips / ".store" / "kept.md").write_bytes(clip("Stored heron"))
+    for name in ("f1.md", "f2.md"):
+        (clips / ".store" / "feeds" / name).write_bytes(clip(f"Feed heron {name}"))
+    (clips / "notes").mkdir()
+    (clips / "notes" / "a.md").symlink_to("../.store/kept.md")
+    (clips / "feeds").symlink_to(".store/feeds")
+    (clips / "b.md").write_bytes(clip("Plain heron"))
+    ix = tmp_path / "ix"
+    assert cli("index", str(clips), "--index", str(ix))[0] == 0
+    assert indexed(ix) == ["b.md", "feeds/f1.md", "feeds/f2.md", "notes/a.md"]
+    (clips / "notes" / "a.md").unlink()
+    (clips / "notes" / "a.md").symlink_to(outside / "secret.md")
+    code, out, err = cli("search", "heron", "--index", str(ix), "--seeds", str(clips),
+                         "-f", "json")  # a refreshing search says it
+    assert (code, hit_paths(out)) == (0, ["b.md", "feeds/f1.md", "feeds/f2.md"])
+    assert err == "Note: notes/a.md: left the index: the link now points outside the folder\n"
+    (clips / "feeds").unlink()
+    (clips / "feeds").symlink_to(outside)
+    code, out, err = cli("index", str(clips), "--index", str(ix), "-f", "json")
+    note = "feeds/ (2 clippings): left the index: the link now points outside the folder"
+    assert (code, err) == (0, f"Note: {note}\n")
+    assert (json.loads(out)["deleted"], json.loads(out)["notes"]) == (2, [note])
+    assert indexed(ix) == ["b.md"]  # the secret is a heron too

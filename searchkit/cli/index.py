@@ -48,6 +48,8 @@ def index_cmd(
         err(f"Note: {report.rebuild_reason}")
     for line in records.failure_lines(report):
         err(line)
+    for line in records.note_lines(report):
+        err(line)
     if fmt is Format.json:
         write(output.dumps(records.report_record(report)))
     else:

@@ -69,6 +69,8 @@ def _refresh(engine: Engine, folder: str, quick_check_files: int | None) -> None
     if fresh.report:
         for line in records.failure_lines(fresh.report):
             err(line)
+        for line in records.note_lines(fresh.report):
+            err(line)
 
 
 def _require_index(engine: Engine) -> None:

@@ -49,7 +49,7 @@ from ..errors import (
 )
 from ..loading import Progress, load_many
 from ..results import FileFailure, FolderDiff, Freshness, IndexReport
-from ..scan import Scan, diff_folder, scan, sha_of
+from ..scan import Scan, departures, diff_folder, held_back, scan, sha_of
 from . import guard, schema, shards
 from .check import index_problem, reading
 from .commit import (
@@ -63,6 +63,7 @@ from .commit import (
 )
 from .freshness import STATE_FILE, folder_unchanged, save_folder_state
 from .shards import ShardProcess, add_files
+from .shards import _stored_entries as stored_entries
 from .snapshot import index_exists, open_index, read_manifest, safe_manifest
 from .writer import open_writer
 
@@ -98,17 +99,18 @@ def _diff(folder: str | os.PathLike[str], index_dir: str | os.PathLike[str],
     ``same_folder``: refuse a folder other than the one the index holds."""
     files = scan(folder)
     if not index_exists(index_dir):
-        return FolderDiff(added=tuple(files)), None
+        return FolderDiff(added=tuple(files), failed=tuple(files.failed)), None
     ix = open_index(index_dir)
     if same_folder:
         check_folder(ix, folder, index_dir)
-    if schema.version_of(ix.schema) != schema.SCHEMA_VERSION:
-        return FolderDiff(modified=tuple(files)), None  # the next update rebuilds
+    if schema.version_of(ix.schema) != schema.SCHEMA_VERSION:  # the next update rebuilds
+        return FolderDiff(modified=tuple(files), failed=tuple(files.failed)), None
     with ix.reader() as reader:
         manifest = read_manifest(reader)
         generation = reader.generation()
     diff = diff_folder(files, manifest)
-    if diff.is_empty and schema.folder_of(ix.schema) == os.path.abspath(folder):
+    if (diff.is_empty and not diff.failed
+            and schema.folder_of(ix.schema) == os.path.abspath(folder)):
         return diff, (generation, str(folder), files)
     return diff, None
 
@@ -155,18 +157,21 @@ def update(
             generation = reader.generation()
         if quick.is_empty:  # nothing to do: no writer, no files written
             tidy(ix)
-            save_folder_state(index_path, generation, folder_s, files)
+            save_folder_state(index_path, None if quick.failed else generation, folder_s,
+                              files)
             return IndexReport(folder=folder_s, index_dir=str(index_path),
-                               unchanged=quick.unchanged,
+                               unchanged=quick.unchanged, failed=quick.failed,
                                seconds=time.monotonic() - started)
     try:
         writer = open_writer(ix, index_path, lock_timeout)
         with reading(index_path):
-            failures, counts, full, changed = _write(writer, folder_s, files,
-                                                     rebuild or bool(reason), progress,
-                                                     workers, damaged=bool(damage))
+            failures, counts, full, changed, notes = _write(writer, folder_s, files,
+                                                            rebuild or bool(reason), progress,
+                                                            workers, damaged=bool(damage))
     except OSError as exc:
         raise index_write_error(str(index_path), exc) from exc
+    # Folders the scan could not list: reported like files that failed (their entries kept).
+    failures = list(getattr(files, "failed", ())) + failures
     # A file that failed keeps the record away, so that fixing it in place is noticed.
     committed = writer.generation if changed else writer.generation - 1
     save_folder_state(index_path, None if failures else committed, folder_s, files)
@@ -178,14 +183,16 @@ def update(
         rebuilt=full,
         rebuild_reason=reason,
         committed=changed,
+        notes=tuple(notes),
         **counts,
     )
 
 
 def _write(writer: Any, folder_s: str, files: dict[str, os.stat_result], full: bool,
            progress: Progress | None, workers: int, *, damaged: bool = False
-           ) -> tuple[list[FileFailure], dict[str, int], bool, bool]:
-    """Everything between taking the writer and committing (or cancelling) it."""
+           ) -> tuple[list[FileFailure], dict[str, int], bool, bool, list[str]]:
+    """Everything between taking the writer and committing (or cancelling) it; also
+    returns why entries the scan skipped left the index."""
     shard_procs: list[ShardProcess] = []
     try:
         old = None if damaged else _old_manifest(writer, full)
@@ -199,13 +206,22 @@ def _write(writer: Any, folder_s: str, files: dict[str, os.stat_result], full: b
             writer.schema.searchkit_folder = os.path.abspath(folder_s)
         if full:
             todo = sorted(files)
-            gone = sorted(set(manifest) - set(files))
-            untouched = 0
+            missing = set(manifest).difference(files)
+            unseen = held_back(files, missing)  # under folders the scan could not list
+            gone = sorted(missing - unseen)
+            notes = departures(files, gone)
+            if unseen and not same_version:  # old entries cannot be carried over: say so
+                notes += [f"{rel}: left the index: rebuilt for a new index version while "
+                          "it could not be read" for rel in sorted(unseen)]
+                gone, unseen = sorted(missing), set()
+            untouched = len(unseen)
         else:
             diff = diff_folder(files, manifest)
             todo = sorted(diff.added + diff.modified)
             gone = list(diff.deleted)
+            notes = list(diff.notes)
             untouched = diff.unchanged
+            unseen = set()
         lock_fd = getattr(writer.writelock, "fd", None)
         inherited = (lock_fd,) if isinstance(lock_fd, int) else ()
         n = workers if workers > 1 and len(todo) >= shards.SHARD_THRESHOLD else 1
@@ -227,6 +243,9 @@ def _write(writer: Any, folder_s: str, files: dict[str, os.stat_result], full: b
                           inherited_fds=inherited)
         with contextlib.closing(loads):
             results = [add_files(writer, manifest, full, keep_last_good, loads)]
+        if keep_last_good:  # a rebuild keeps what it could not see, as it was
+            for doc in stored_entries(writer, sorted(unseen)):
+                writer.add_document(**doc)
 
         def waiting() -> None:  # the shards' files, as they are read
             if progress:
@@ -284,7 +303,7 @@ def _write(writer: Any, folder_s: str, files: dict[str, os.stat_result], full: b
         if not writer.is_closed:
             cancel(writer)
         raise
-    return failures, counts, full, changed
+    return failures, counts, full, changed, notes
 
 
 def _phase(progress: Progress | None, name: str) -> None:
@@ -365,17 +384,25 @@ def refresh(
     if quick_check_files is not None and folder_unchanged(folder_s, index_dir,
                                                          quick_check_files):
         return Freshness("fresh", folder_s)
+    diff = None
     try:
         diff, record = _diff(folder_s, index_dir, same_folder=True)
         if diff.is_empty:
             if record is not None:
                 save_folder_state(index_dir, *record)
+            if diff.failed:  # nothing to write, but folders that could not be listed
+                return Freshness("fresh", folder_s, IndexReport(
+                    folder=folder_s, index_dir=str(index_dir), unchanged=diff.unchanged,
+                    failed=diff.failed))
             return Freshness("fresh", folder_s)
     except IndexCorruptError:
         pass  # update() rebuilds an unreadable index
     try:
         report = update(folder_s, index_dir, lock_timeout=0.0, progress=progress)
     except IndexBusyError:
+        if diff is not None and diff.failed:  # still said: what could not be listed
+            return Freshness("busy", folder_s, IndexReport(
+                folder=folder_s, index_dir=str(index_dir), failed=diff.failed))
         return Freshness("busy", folder_s)
     except IndexReadOnlyError:  # a folder the user may read, not write: answer anyway
         return Freshness("read-only", folder_s)
