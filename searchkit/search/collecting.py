@@ -1,24 +1,25 @@
 """Collecting: the matches of a query -> the best articles, their total and facet counts.
 
 Entries with the same canonical URL are one article: only its best entry is kept
-(collapsing by the ``group`` column). Collecting stops with a QueryError when the
-request's time budget is spent.
+(collapsing by the ``group`` column). Collecting consults the request's
+:class:`.Deadline` as it goes (and the postings consult it on their own).
 """
 
 from __future__ import annotations
 
 import heapq
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from whoosh import collectors, sorting
 from whoosh import query as wq
 
-from ..errors import QueryError
 from ..vocabulary import FACETS, SortKey
-from . import columns, parser
+from . import columns
+from .deadline import NO_DEADLINE, Deadline
 from .ranking import RERANK_DEPTH, Ranking
+
+STAGE = "collecting hits"
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Request:
     explain: bool
     diagnose: bool
     timeout: float | None
+    deadline: Deadline = NO_DEADLINE  # the search's one budget, made when it starts
 
 
 @dataclass
@@ -46,24 +48,12 @@ class Collected:
 
 
 def collect(searcher: Any, q: wq.Query, req: Request) -> Collected:
-    """Run ``q`` under the time budget; the breadth check runs first."""
-    parser.check_breadth(searcher.reader(), q, req.text)
-    try:
-        if req.sort == SortKey.relevance and not req.facets:
-            return collect_top(searcher, q, req)
-        return _collect_layers(searcher, q, req)
-    except _TimeUp:
-        raise QueryError(req.text, f"the search took longer than {req.timeout:g}s "
-                         "(--timeout); narrow it with more words or filters") from None
-
-
-class _TimeUp(Exception):
-    pass
-
-
-def _deadline(seconds: float) -> float:
-    """The monotonic time at which a search that may take ``seconds`` is stopped."""
-    return time.monotonic() + seconds
+    """Run ``q`` (its patterns already expanded) under the request's deadline
+    (:class:`.TimeUp` when it is spent)."""
+    req.deadline.check(STAGE)
+    if req.sort == SortKey.relevance and not req.facets:
+        return collect_top(searcher, q, req)
+    return _collect_layers(searcher, q, req)
 
 
 def collect_top(searcher: Any, q: wq.Query, req: Request) -> Collected:
@@ -73,7 +63,7 @@ def collect_top(searcher: Any, q: wq.Query, req: Request) -> Collected:
     (collapse -> filter -> top) scores each match twice and costs several Python
     calls per layer; this gives the same result faster."""
     allow = searcher._filter_to_comb(req.filter_q) if req.filter_q is not None else None
-    deadline = _deadline(req.timeout) if req.timeout else None
+    check = req.deadline.check
     best: dict[int, tuple[float, int]] = {}
     context = searcher.context()
     seen = 0
@@ -91,8 +81,8 @@ def collect_top(searcher: Any, q: wq.Query, req: Request) -> Collected:
                     best[g] = (score, d + offset)
             m.next()
             seen += 1
-            if deadline is not None and not seen & 255 and time.monotonic() > deadline:
-                raise _TimeUp
+            if not seen & 255:
+                check(STAGE)
     depth = max(req.offset + req.limit, RERANK_DEPTH)
     top = heapq.nsmallest(depth, best.values(), key=lambda sd: (-sd[0], sd[1]))
     return Collected([(d, float(sc)) for sc, d in top], len(best), {})
@@ -148,8 +138,8 @@ def _collector(searcher: Any, req: Request) -> Any:
         # they prune never reach the collapse layer, so totals undercounted; what they
         # saved is in benchmarks/README.md.
         c = collectors.TopCollector(args["limit"], usequality=False, replace=0)
-    if req.timeout:
-        c = _Deadline(c, req.timeout)
+    if req.deadline.seconds is not None:
+        c = _Deadline(c, req.deadline)
     if "groupedby" in args:
         c = _Facets(c, args["groupedby"], maptype=sorting.Count)
     if req.filter_q is not None:
@@ -166,14 +156,14 @@ class _Deadline(collectors.WrappingCollector):  # type: ignore[misc]
     collapsing layer's own loop (duplicates come back); every layer, however,
     pulls documents through the innermost ``matches()``, so the check goes here."""
 
-    def __init__(self, child: Any, seconds: float) -> None:
+    def __init__(self, child: Any, deadline: Deadline) -> None:
         super().__init__(child)
-        self.deadline = _deadline(seconds)
+        self.deadline = deadline
 
     def matches(self) -> Any:
         for n, docnum in enumerate(self.child.matches()):
-            if n & 255 == 255 and time.monotonic() > self.deadline:
-                raise _TimeUp
+            if n & 255 == 255:
+                self.deadline.check(STAGE)
             yield docnum
 
 

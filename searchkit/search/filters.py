@@ -18,7 +18,7 @@ from whoosh import query as wq
 from ..errors import QueryError
 from ..indexer import schema
 from ..results import Filters
-from ..vocabulary import FILTERS
+from ..vocabulary import DATE_YEARS, FILTERS, NUMBER_RANGES
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,12 @@ _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
 
 def parse_period(text: str) -> Period:
-    """``2021`` / ``2021-05`` / ``2021-05-05`` / an ISO instant -> the span it names."""
+    """``2021`` / ``2021-05`` / ``2021-05-05`` / an ISO instant -> the span it names,
+    within the years DATE_YEARS in UTC (ValueError outside them, or if not a date)."""
     value = text.strip()
     m = _DATE_RE.match(value)
+    if value[:4].isdigit() and not DATE_YEARS[0] <= int(value[:4]) <= DATE_YEARS[1]:
+        raise _outside(text)
     try:
         if m:
             year, month, day = int(m.group(1)), m.group(2), m.group(3)
@@ -48,16 +51,28 @@ def parse_period(text: str) -> Period:
             else:
                 start = dt.datetime(year, int(month), int(day), tzinfo=dt.timezone.utc)
                 end = start + dt.timedelta(days=1)
-            return Period(int(start.timestamp()), int(end.timestamp()))
-        from ..documents import normalise_datetime  # not on the start-up path
+            period = Period(int(start.timestamp()), int(end.timestamp()))
+        else:
+            from ..documents import normalise_datetime  # not on the start-up path
 
-        instant = normalise_datetime(value)
+            seconds = int(normalise_datetime(value).timestamp())
+            period = Period(seconds, seconds + 1)
     except (ValueError, OverflowError):
         raise ValueError(
             f"not a date: {text!r} (use YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 time)"
         ) from None
-    seconds = int(instant.timestamp())
-    return Period(seconds, seconds + 1)
+    if period.start < _FIRST or period.end > _END:
+        raise _outside(text)  # an offset carried it over: 1800-01-01T00:30+01:00
+    return period
+
+
+def _outside(text: str) -> ValueError:
+    return ValueError(f"{text.strip()[:40]!r} is outside the years {DATE_YEARS[0]}-"
+                      f"{DATE_YEARS[1]} (UTC) that dates may have")
+
+
+_FIRST = int(dt.datetime(DATE_YEARS[0], 1, 1, tzinfo=dt.timezone.utc).timestamp())
+_END = int(dt.datetime(DATE_YEARS[1] + 1, 1, 1, tzinfo=dt.timezone.utc).timestamp())
 
 
 class NumberRange(wq.NumericRange):  # type: ignore[misc]
@@ -97,9 +112,14 @@ def period_query(start: int | None, end: int | None) -> wq.Query:
     return NumberRange("published", start, None if end is None else end - 1)
 
 
-def _number(text: str) -> int:
-    if not re.fullmatch(r"[+-]?\d{1,12}", text.strip()):
+def _number(field: str, text: str) -> int:
+    """A whole number within the values ``field`` holds (NUMBER_RANGES)."""
+    low, high = NUMBER_RANGES[field]
+    if not re.fullmatch(r"[+-]?\d+", text.strip()):
         raise ValueError(f"not a whole number: {text!r}")
+    if len(text.strip().lstrip("+-")) > 12 or not low <= int(text) <= high:
+        raise ValueError(f"{text.strip()[:20]} is out of range: {field} runs from {low} "
+                         f"to {high}")
     return int(text)
 
 
@@ -111,7 +131,7 @@ def range_query(field: str, value: str) -> wq.Query:
             return p.start, p.end
     else:
         def span(t: str) -> tuple[int, int]:
-            n = _number(t)
+            n = _number(field, t)
             return n, n + 1
 
     def make(lo: int | None, hi: int | None) -> wq.Query:  # [lo, hi)
