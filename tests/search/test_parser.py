@@ -173,11 +173,11 @@ def test_fuzzy_reaches_one_more_letter_on_long_words(corpus: Corpus, index_dir: 
 def test_fuzzy_terms_obey_the_breadth_cap(corpus: Corpus, index_dir: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     from searchkit import indexer
-    from searchkit.search import parser
+    from searchkit.search import expand
 
     corpus.add("a.md", title="border borders boarder bordello")
     indexer.update(corpus.root, index_dir)
     assert names(index_dir, "bordel~") == {"a.md"}
-    monkeypatch.setattr(parser, "MAX_EXPANSION", 2)
+    monkeypatch.setattr(expand, "MAX_EXPANSION", 2)
     with pytest.raises(QueryError, match="too broad"):
         search.search(index_dir, "bordel~")
