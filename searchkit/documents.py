@@ -568,3 +568,25 @@ def canonical_url(url: str) -> str:
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
              if not _TRACKING.match(k)]
     return urlunsplit(("https", netloc, path, urlencode(sorted(query)), ""))
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` is not a web address searchkit can look up (None when it is): it
+    needs an http(s) scheme and a host, and no spaces or control characters."""
+    text = url.strip()
+    if not text:
+        return "it is empty"
+    if re.search(r"[\s\x00-\x1f\x7f]", text):
+        return "it holds spaces or control characters (quote each URL whole)"
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError as exc:
+        return f"it cannot be read as a URL ({exc})"
+    if not parts.scheme or "." in parts.scheme:  # gcn.com:8080/x reads as a scheme
+        return f"it has no scheme: write it as https://{text.lstrip('/')}"
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"its scheme is {parts.scheme}:, not http: or https:"
+    if not parts.hostname:
+        return "it has no host (the part after https://)"
+    return None

@@ -34,6 +34,13 @@ def group_of(canonical: str) -> int:
     return int.from_bytes(digest.digest(), "big", signed=True) or 1
 
 
+def cites_of(clip: documents.Clipping) -> str:
+    """The canonical URLs a clipping's related articles have, once each, one a line
+    (the ``cites`` field: what ``cites:URL`` and ``searchkit cited`` count)."""
+    urls = dict.fromkeys(r.canonical_url for r in clip.related if r.canonical_url)
+    return "\n".join(u for u in urls if "\n" not in u)
+
+
 def entry_from_stored(stored: dict[str, Any]) -> dict[str, Any]:
     """The whole entry whose stored fields (and manifest ``stamp``) are ``stored``.
 
@@ -73,6 +80,7 @@ def entries_for(clip: documents.Clipping, stamp: str) -> list[dict[str, Any]]:
         "type": clip.type,
         "url": clip.url,
         "canonical": clip.canonical_url or f"entry:{key}",
+        "cites": cites_of(clip) or None,
         "topic_list": list(clip.topics),
         "stamp": stamp,
         "source_id": clip.source_id or None,

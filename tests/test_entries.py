@@ -9,7 +9,8 @@ from searchkit.entries import entries_for, entry_from_stored, group_of, text_of
 from tests.conftest import clipping_text
 
 STORED = ("key", "kind", "path", "parent", "title", "excerpt", "provider", "domain", "type",
-          "source_id", "url", "canonical", "published", "year", "quality", "topic_list")
+          "source_id", "url", "canonical", "cites", "published", "year", "quality",
+          "topic_list")
 
 
 def test_a_clipping_and_its_related_articles(tmp_path: Path) -> None:

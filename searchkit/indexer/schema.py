@@ -23,6 +23,7 @@ from whoosh.analysis import (
     CharsetFilter,
     IDTokenizer,
     LowercaseFilter,
+    RegexTokenizer,
     StemFilter,
 )
 from whoosh.lang.porter2 import stem as porter2_stem
@@ -35,7 +36,7 @@ from .tokens import TOKEN_PATTERN as TOKEN_PATTERN
 from .tokens import SlotStopFilter, SymbolTokenizer
 
 # Bump whenever fields or analysis change: an index of another version is rebuilt.
-SCHEMA_VERSION = 6  # 6: words with symbols (AT&T, U.S., e-mail: tokens.py)
+SCHEMA_VERSION = 7  # 6: words with symbols (AT&T, U.S., e-mail: tokens.py); 7: cites
 
 
 # The field searched by words that carry no field name.
@@ -129,6 +130,8 @@ def build_schema() -> fields.Schema:
         source_id=fields.STORED(),
         url=fields.STORED(),  # url: queries match the canonical form
         canonical=fields.ID(stored=True),
+        # on a clipping: the canonical URLs of its related articles, one a line (cites:)
+        cites=fields.ID(stored=True, analyzer=RegexTokenizer(r"[^\n]+")),
         # 64-bit hash of ``canonical``: entries with the same value are one article
         # (collapsing reads the whole column as one array, not a string per entry)
         group=fields.COLUMN(columns.NumericColumn("q", default=0)),

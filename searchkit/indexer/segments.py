@@ -44,3 +44,13 @@ def int64_column(reader: Any, fieldname: str) -> array[int]:
     if sys.byteorder == "little":
         out.byteswap()  # stored big-endian
     return out
+
+
+def uint64_column(reader: Any, fieldname: str) -> array[int]:
+    """A segment's 64-bit unsigned column (a sortable NUMERIC of 64 bits, e.g.
+    ``published``, in Whoosh's sortable form) as an array, read at once."""
+    out = array("Q")
+    out.frombytes(column_bytes(reader, fieldname, out.itemsize))
+    if sys.byteorder == "little":
+        out.byteswap()  # stored big-endian
+    return out

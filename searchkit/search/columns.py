@@ -51,3 +51,35 @@ def groups(reader: Any) -> Sequence[int]:
         col = reader.column_reader("group", translate=False)
         return [col[i] for i in range(reader.doc_count_all())]
     return _cached(key, lambda: segments.int64_column(reader, "group"))
+
+
+UNDATED = (1 << 63) - 1  # :func:`published` of an entry without a date (after all)
+
+
+def published(reader: Any) -> Sequence[int]:
+    """The ``published`` epoch seconds of every document of a segment, UNDATED for none:
+    the sortable column read at once (timelines count every match without reading
+    stored fields)."""
+    count = reader.doc_count_all()
+    if not count:
+        return []
+    key = _segment_key(reader, "published")
+    if key is None:  # not a plain segment: Whoosh's reader (a missing date reads as the
+        # field's largest value, which is UNDATED)
+        col = reader.column_reader("published", translate=True)
+        return [col[i] for i in range(count)]
+    return _cached(key, lambda: _dates(reader))
+
+
+def _dates(reader: Any) -> Sequence[int]:
+    """The column holds Whoosh's sortable form (value + 2**63, unsigned); documents
+    without a value hold the field's default, the largest value."""
+    count = reader.doc_count_all()
+    if not reader._perdoc.has_column("published"):  # no dated entry in this segment
+        return [UNDATED] * count
+    missing = reader.schema["published"].default_column().default_value()
+    shift = 1 << 63
+    out = [UNDATED if v == missing else v - shift
+           for v in segments.uint64_column(reader, "published")]
+    # Documents after the last one with a date are not in the column at all.
+    return out + [UNDATED] * (count - len(out))
