@@ -16,6 +16,9 @@ from typer.testing import CliRunner, Result
 
 from searchkit.cli import app
 
+# opensearch_url, osnode_launcher, osnode_clusters: real OpenSearch nodes (issue #17)
+pytest_plugins = ["tests.opensearch_fixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 

@@ -1,0 +1,1 @@
+"""Real OpenSearch test nodes: see osnode.py."""
