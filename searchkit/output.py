@@ -15,11 +15,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import wrap
 from .results import JSON_SCHEMA_VERSION, Hit, SearchResults, Snippet
 from .vocabulary import KIND_CLIPPING
+
+if TYPE_CHECKING:
+    from . import formats
 
 # Control characters (ESC included), and the bidi controls that reorder what a terminal
 # shows (embeddings, overrides, isolates, marks: "Trojan Source", CVE-2021-42574).
@@ -38,6 +41,13 @@ class Format(str, Enum):
     csv = "csv"
     tsv = "tsv"
     paths = "paths"
+    atom = "atom"  # feeds, digests and citations: searchkit.formats
+    markdown = "markdown"
+    csl_json = "csl-json"
+
+
+# Whole documents of the hits (nothing may follow them: no facets, no timeline).
+DOCUMENTS = (Format.atom, Format.markdown, Format.csl_json)
 
 
 @dataclass(frozen=True)
@@ -288,7 +298,14 @@ def render_paths(results: SearchResults, null: bool = False) -> str:
 
 
 def render_results(results: SearchResults, fmt: Format, style: Style,
-                   null: bool = False, width: int = 0) -> str:
+                   null: bool = False, width: int = 0,
+                   context: formats.Context | None = None) -> str:
+    """``context``: the title, feed id and time of a feed, digest or citation list
+    (default: from the query alone, written now)."""
+    if fmt in DOCUMENTS:
+        from . import formats
+
+        return formats.render(results, fmt, context or formats.context_for(results.query))
     if fmt is Format.pretty:
         return render_pretty(results, style, width)
     if fmt is Format.lines:

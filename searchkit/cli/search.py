@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from .. import config, output, records
+from .. import config, formats, output, records
 from ..engine import Engine, SearchRequest
 from ..errors import ExitCode, SearchkitError
 from ..output import Format
@@ -81,7 +81,7 @@ def _require_index(engine: Engine) -> None:
 
 
 def _render(results: SearchResults, fmt: Format, null: bool, count: bool,
-            color: Color = Color.auto) -> None:
+            color: Color = Color.auto, context: formats.Context | None = None) -> None:
     look = style(color)
     if count:  # the number, then any facet tables
         write(f"{results.total}\n")
@@ -92,7 +92,8 @@ def _render(results: SearchResults, fmt: Format, null: bool, count: bool,
         fmt = Format.paths
     fmt = resolve_format(fmt)
     width = terminal_width() if fmt is Format.pretty else 0
-    write(output.render_results(results, fmt, look, null=null, width=width))
+    write(output.render_results(results, fmt, look, null=null, width=width,
+                                context=context))
     if results.facets and fmt in (Format.pretty, Format.lines):
         write("\n" + output.render_facets(results, look))
 
@@ -156,7 +157,7 @@ def search_cmd(
     """Search the clippings: exit 0 with hits, 1 without, 2 on errors."""
     facet_names = [f.strip() for f in facets.split(",") if f.strip()] if facets else []
     if facet_names and (null or fmt in (Format.jsonl, Format.csv, Format.tsv,
-                                                 Format.paths)):
+                                        Format.paths, *output.DOCUMENTS)):
         usage("--facets needs --format pretty, lines or json")
     filters = Filters(
         providers=tuple(provider or ()), topics=tuple(topic or ()),
@@ -188,7 +189,7 @@ def search_cmd(
         diagnosis = output.render_diagnosis(results)
         if diagnosis:
             sys.stderr.write(diagnosis)
-    _render(results, fmt, null, count, color)
+    _render(results, fmt, null, count, color, formats.context_for(query_text, filters))
     raise typer.Exit(int(ExitCode.HITS if results.total else ExitCode.NO_HITS))
 
 

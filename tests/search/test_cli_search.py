@@ -112,7 +112,7 @@ def test_cli_show_and_similar(ix: list[str]) -> None:
     [
         ("searchkit search --sort ", ["relevance", "date", "-date", "quality"]),
         ("searchkit search --format ", ["auto", "pretty", "lines", "json", "jsonl", "csv", "tsv",
-                                        "paths"]),
+                                        "paths", "atom", "markdown", "csl-json"]),
         ("searchkit search prov", ["provider:"]),
         ("searchkit search --facets provider,t", ["provider,topic"]),
         ("searchkit sim", ["similar"]),
