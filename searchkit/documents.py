@@ -51,7 +51,7 @@ MAX_FRONT_MATTER_BYTES = 262_144
 URL_KEYS = ("originalUrl", "webUrl", "url", "sourceUrl", "ampUrl", "ampWebUrl", "cdnAmpUrl",
             "cdnAmpWebUrl")
 SECRET_KEYS = frozenset({"secured"})
-_KNOWN_KEYS = frozenset(
+KNOWN_KEYS = frozenset(  # every other top-level key is kept in Clipping.extra, never indexed
     {"id", "title", "excerpt", "publishedDateTime", "provider", "topics", "type", "category",
      "quality", "heat", "published", "images", "related", *URL_KEYS, *SECRET_KEYS}
 )
@@ -218,6 +218,12 @@ def parse_bytes(data: bytes, clip_id: str) -> Clipping:
 
     Only :class:`~searchkit.errors.ClippingError` is raised, whatever the bytes.
     """
+    return from_mapping(read_mapping(data, clip_id), clip_id)
+
+
+def read_mapping(data: bytes, clip_id: str) -> dict[str, Any]:
+    """The front matter of one clipping file, parsed but not validated (:func:`from_mapping`
+    validates it); raises :class:`~searchkit.errors.ClippingError` like :func:`parse_bytes`."""
     if not data:
         raise ClippingError(clip_id, None, "empty file")
     if len(data) > MAX_FILE_BYTES:
@@ -232,10 +238,10 @@ def parse_bytes(data: bytes, clip_id: str) -> Clipping:
             f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
             "re-save the file as UTF-8",
         ) from None
-    return parse_text(text, clip_id)
+    return _text_mapping(text, clip_id)
 
 
-def parse_text(text: str, clip_id: str) -> Clipping:
+def _text_mapping(text: str, clip_id: str) -> dict[str, Any]:
     if text.startswith("\ufeff"):
         text = text[1:]
     if "\r" in text:
@@ -249,7 +255,7 @@ def parse_text(text: str, clip_id: str) -> Clipping:
         meta = frontmatter.load_mapping(parts.front_matter)
     except frontmatter.FrontMatterError as exc:
         raise ClippingError(clip_id, exc.field, exc.problem) from None
-    return from_mapping(meta, clip_id)
+    return meta
 
 
 # ---------------------------------------------------------------- validation
@@ -286,7 +292,7 @@ def from_mapping(meta: Mapping[str, Any], clip_id: str) -> Clipping:
         related=tuple(related),
         urls=urls,
         source_id=v.text(meta, "id"),
-        extra={str(k): _unwrap(val) for k, val in meta.items() if k not in _KNOWN_KEYS},
+        extra={str(k): _unwrap(val) for k, val in meta.items() if k not in KNOWN_KEYS},
     )
 
 
