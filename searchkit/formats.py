@@ -51,15 +51,18 @@ def context_for(query: str, filters: Filters | None = None, name: str | None = N
         return Context(f"searchkit: {name}", f"{TAG}saved:{quote(name, safe='')}", when)
     words = " ".join(query.split())
     key = {"query": words, **_canonical(filters or Filters())}
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()
+                            ).hexdigest()[:20]
     shown = " ".join(part for part in (words, describe(filters or Filters())) if part)
     return Context(f"searchkit: {shown or 'everything'}", f"{TAG}search:{digest}", when)
 
 
 def _canonical(filters: Filters) -> dict[str, Any]:
-    # arrived_after is a saved search's checkpoint (`new`), not part of what it searches
+    """The filters that are set, lists sorted: a filter added to searchkit later leaves
+    the ids of feeds that do not use it as they were. ``arrived_after`` is a saved
+    search's checkpoint (`new`), not part of what it searches."""
     return {k: sorted(v) if isinstance(v, tuple) else v for k, v in asdict(filters).items()
-            if k != "arrived_after"}
+            if k != "arrived_after" and v not in (None, (), "")}
 
 
 def describe(filters: Filters) -> str:

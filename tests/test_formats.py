@@ -142,6 +142,9 @@ def test_feed_id_per_query_filters_and_saved_search() -> None:
     assert (saved.feed_id, saved.title) == ("tag:searchkit,2026:saved:harbour%20watch",
                                             "searchkit: harbour watch")
     assert formats.context_for("x", name="other").feed_id != saved.feed_id
+    # pinned: a feed reader knows the feed by this id, release after release
+    assert formats.context_for("harbour").feed_id == \
+        "tag:searchkit,2026:search:de9dd48f046384c86c80"
 
 
 def test_atom_undated_entry_and_entry_without_a_link() -> None:
