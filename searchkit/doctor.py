@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import functools
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -167,7 +166,8 @@ def _check_many(folder: str, rels: Sequence[str], now: dt.datetime, workers: int
                 progress: Progress | None) -> Iterator[_FileResult]:
     """Check ``rels`` in order, in worker processes for large folders (as ``index``
     loads them: see :func:`searchkit.loading.load_many`)."""
-    tasks = [(folder, rel, now) for rel in rels]
+    root = os.path.realpath(folder)  # once: a file whose real path leaves it is refused
+    tasks = [(folder, root, rel, now) for rel in rels]
     total = len(tasks)
     if workers > 1 and total >= PARALLEL_THRESHOLD:
         from concurrent.futures import ProcessPoolExecutor
@@ -190,17 +190,16 @@ def _check_many(folder: str, rels: Sequence[str], now: dt.datetime, workers: int
         yield _check_task(task)
 
 
-def _check_task(task: tuple[str, str, dt.datetime]) -> _FileResult:
+def _check_task(task: tuple[str, str, str, dt.datetime]) -> _FileResult:
     """One file, read as :func:`searchkit.loading.load_many` reads it. Runs in workers;
     never raises for one bad file."""
-    folder, rel, now = task
+    folder, root, rel, now = task
     path = os.path.join(folder, rel)
     try:
         if documents.is_escaped_path(rel) and not os.path.lexists(path):
             raise ClippingError(rel, None, "file name has control characters or bytes that "
                                 "are not UTF-8 (shown as \\xNN); rename the file")
-        root, real = _real_root(folder), os.path.realpath(path)
-        if not real.startswith(root.rstrip(os.sep) + os.sep):  # a link changed since scan
+        if not os.path.realpath(path).startswith(root.rstrip(os.sep) + os.sep):  # moved out
             raise ClippingError(rel, None, "now a link to outside the folder; skipped")
         data, _ = documents.read_file(path, rel)
         return _check_bytes(data, rel, now)
@@ -212,11 +211,6 @@ def _check_task(task: tuple[str, str, dt.datetime]) -> _FileResult:
         return _FileResult(rel, (Finding(
             rel, None, f"internal error while loading ({type(exc).__name__}: {exc}); "
                        "please report it", Severity.error),))
-
-
-@functools.lru_cache(maxsize=4)
-def _real_root(folder: str) -> str:
-    return os.path.realpath(folder)
 
 
 def _error(exc: ClippingError) -> Finding:
