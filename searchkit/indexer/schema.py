@@ -36,7 +36,8 @@ from .tokens import TOKEN_PATTERN as TOKEN_PATTERN
 from .tokens import SlotStopFilter, SymbolTokenizer
 
 # Bump whenever fields or analysis change: an index of another version is rebuilt.
-SCHEMA_VERSION = 7  # 6: words with symbols (AT&T, U.S., e-mail: tokens.py); 7: cites
+SCHEMA_VERSION = 8  # 6: words with symbols (AT&T, U.S., e-mail: tokens.py); 7: cites;
+# 8: arrived
 
 
 # The field searched by words that carry no field name.
@@ -146,6 +147,10 @@ def build_schema() -> fields.Schema:
                             shift_step=32),
         quality=fields.NUMERIC(numtype=int, bits=32, stored=True, sortable=True,
                                shift_step=32),
+        # when the article (with this content) first entered the index: epoch
+        # milliseconds, from the arrival table (.arrivals); `searchkit new` filters on it
+        arrived=fields.NUMERIC(numtype=int, bits=64, signed=True, stored=True,
+                               sortable=True, shift_step=16),
         # display-only values
         topic_list=fields.STORED(),
         # the manifest: "size:mtime_ns:ctime_ns:sha1" on each clipping entry

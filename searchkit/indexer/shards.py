@@ -143,7 +143,7 @@ class ShardProcess:
         part = {rel: manifest[rel] for rel in rels if rel in manifest}
         proc = ctx.Process(target=_shard_main, daemon=True, name="searchkit-shard", args=(
             there, writer.storage.folder, writer.schema, folder_s, rels, part, full, keep_last_good,
-            os.getpid(), inherited))
+            os.getpid(), inherited, getattr(writer, "arrival", None)))
         with sigint_blocked():
             proc.start()
         there.close()
@@ -194,13 +194,14 @@ class ShardProcess:
 
 def _shard_main(conn: Any, index_folder: str, schema_obj: Any, folder_s: str,
                 rels: list[str], manifest: dict[str, str], full: bool, keep_last_good: bool,
-                parent: int, inherited: tuple[int, ...]) -> None:
+                parent: int, inherited: tuple[int, ...], arrival: Any = None) -> None:
     init_worker(parent, inherited)
     writer = None
     try:
         ix = FileIndex(WriteStorage(index_folder), schema_obj, INDEX_NAME)
         writer = IndexWriter(ix, _lk=False, compound=False)
         writer.schema = schema_obj
+        writer.arrival = arrival  # the parent's stamp; its own connection to the table
 
         def report(done: int, _total: int) -> None:
             if done % 32 == 0:

@@ -234,6 +234,9 @@ def filter_query(filters: Filters, *, now: dt.datetime | None = None) -> wq.Quer
         clauses.append(period_query(start, end))
     if filters.min_quality is not None:
         clauses.append(NumberRange("quality", filters.min_quality, None))
+    if filters.arrived_after is not None:  # epoch milliseconds (indexer.arrivals)
+        after = round(filters.arrived_after.timestamp() * 1000)
+        clauses.append(NumberRange("arrived", after + 1, None))
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else wq.And(clauses)

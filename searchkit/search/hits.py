@@ -65,7 +65,14 @@ def plain_hit(searcher: Any, f: dict[str, Any], docnum: int, rank: int,
         quality=f.get("quality"),
         type=f.get("type", ""),
         also_in=() if synthetic else _also_in(searcher, canonical, docnum),
+        arrived=_arrived(f.get("arrived")),
     )
+
+
+def _arrived(millis: int | None) -> dt.datetime | None:
+    if millis is None:
+        return None
+    return dt.datetime.fromtimestamp(millis / 1000, tz=dt.timezone.utc)
 
 
 def _datetime(seconds: int | None) -> dt.datetime | None:
