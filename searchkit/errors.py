@@ -15,7 +15,17 @@ class ExitCode(IntEnum):
     INDEX_BUSY = 3  # another process holds the write lock past the timeout
     SOME_FILES_FAILED = 4  # indexing finished, but some clippings were skipped
     INTERNAL_ERROR = 70  # a bug in searchkit (EX_SOFTWARE in sysexits.h)
-    INTERRUPTED = 130  # Ctrl-C
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    TERMINATED = 143  # SIGTERM (128 + 15): `kill`, systemd, docker stop; see Terminated
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: raised by the handler a long-running command installs (``watch``)
+    so that a writer cancels as it does on Ctrl-C, and the boundary exits 143.
+
+    Like KeyboardInterrupt it is a BaseException, not an error: no ``except Exception``
+    on the way up may swallow it, and the index keeps its last commit.
+    """
 
 
 class SearchkitError(Exception):

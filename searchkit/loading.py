@@ -110,6 +110,9 @@ def init_worker(parent: int, inherited_fds: tuple[int, ...]) -> None:
     # A Ctrl-C at a terminal reaches the whole process group; the parent alone acts on
     # it (cancelling the pool). A SIGINT already pending is discarded with SIG_IGN.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # `watch` raises on SIGTERM to cancel its writer; a worker just ends (its parent
+    # sees it gone), whatever handler it was forked with.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     for fd in inherited_fds:

@@ -14,6 +14,7 @@ from .index import index_cmd
 from .search import search_cmd
 from .show import show_cmd, similar_cmd
 from .status import fields_cmd, status_cmd
+from .watch import watch_cmd
 
 _SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -28,7 +29,7 @@ app = typer.Typer(
 # Every command is registered through the error boundary, so no command handles errors.
 for _name, _command in (("index", index_cmd), ("search", search_cmd), ("status", status_cmd),
                         ("fields", fields_cmd), ("show", show_cmd), ("similar", similar_cmd),
-                        ("eval", eval_cmd)):
+                        ("eval", eval_cmd), ("watch", watch_cmd)):
     app.command(_name)(boundary(_command))
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec
 import typer
 
 from .. import config
-from ..errors import ExitCode, SearchkitError
+from ..errors import ExitCode, SearchkitError, Terminated
 from ..output import Format, Style, safe
 from . import _progress
 
@@ -97,7 +97,7 @@ def boundary(command: Callable[P, None]) -> Callable[P, None]:
             command(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # Typer's own exits and usage errors: Typer reports them
-        except (Exception, KeyboardInterrupt) as exc:
+        except (Exception, KeyboardInterrupt, Terminated) as exc:
             _progress.abandon()
             raise typer.Exit(int(exit_status(exc, bool(kwargs.get("debug"))))) from None
         finally:
@@ -106,12 +106,16 @@ def boundary(command: Callable[P, None]) -> Callable[P, None]:
     return run
 
 
-def exit_status(exc: Exception | KeyboardInterrupt, debug: bool) -> ExitCode:
+def exit_status(exc: Exception | KeyboardInterrupt | Terminated, debug: bool) -> ExitCode:
     """Report ``exc`` on stderr, once, and choose the exit status for it: a SearchkitError
-    its own code, Ctrl-C 130, anything else is a bug (70); tracebacks only with --debug."""
+    its own code, Ctrl-C 130, SIGTERM 143 (where a command turns it into
+    :class:`Terminated`), anything else is a bug (70); tracebacks only with --debug."""
     if isinstance(exc, KeyboardInterrupt):
         err("Interrupted; the index keeps its last commit.")
         return ExitCode.INTERRUPTED
+    if isinstance(exc, Terminated):
+        err("Terminated; the index keeps its last commit.")
+        return ExitCode.TERMINATED
     if debug:
         traceback.print_exception(exc)
     if isinstance(exc, SearchkitError):
