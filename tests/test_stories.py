@@ -221,3 +221,13 @@ def test_story_command_lists_members_oldest_first_with_their_lag(
     assert [m["lag_seconds"] for m in record["members"]] == [0, 12_600]
     code, out, err = cli("story", "s0000000000", *index)
     assert code == 2 and out == "" and "no story 's0000000000'" in err
+
+
+def test_show_names_the_entrys_story(two_outlets: list[str]) -> None:
+    index = two_outlets[:2]
+    code, out, _ = cli("show", "c.md", "-f", "json", *index)
+    story = json.loads(out)["story"]
+    assert code == 0 and story["size"] == 2 and story["other_outlets"] == ["AP"]
+    assert story["first_reporter"]["id"] == "a.md"
+    code, out, _ = cli("show", "c.md", "-f", "pretty", "--color", "never", *index)
+    assert f"story:        {story['id']} (2 entries: AP)\n" in out
