@@ -27,12 +27,14 @@ def _readme_command(name: str) -> str:
 
 
 def _examples() -> list[tuple[str, str]]:
-    block = re.search(r"<!-- examples:.*?-->\s*```console\n(.*?)```", README, re.S)
-    assert block, "README.md lost its examples block"
+    """(command, output) of every ``$`` line of every examples block."""
+    blocks = re.findall(r"<!-- examples:.*?-->\s*```console\n(.*?)```", README, re.S)
+    assert blocks, "README.md lost its examples block"
     pairs: list[tuple[str, str]] = []
-    for chunk in re.split(r"^\$ ", block.group(1), flags=re.M)[1:]:
-        command, _, expected = chunk.partition("\n")
-        pairs.append((command, expected))
+    for block in blocks:
+        for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
+            command, _, expected = chunk.partition("\n")
+            pairs.append((command, expected))
     return pairs
 
 
