@@ -155,3 +155,67 @@ class Freshness:
     action: str  # "fresh" | "built" | "updated" | "busy" | "no-folder"
     folder: str
     report: IndexReport | None = None
+    notes: tuple[str, ...] = ()  # what was left out (suggestions past the time limit)
+    timeline: Timeline | None = None  # --timeline: all matches per period
+    by_story: bool = False  # one hit per story; total and facets count stories
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Matches per period (``--timeline``): every period from the first dated match to
+    the last, empty ones included; the counts add up to the dated matches."""
+
+    bucket: str  # "day" | "week" | "month" | "year"
+    periods: tuple[tuple[str, int], ...]  # ("2020-11", 3), oldest first
+    undated: int = 0  # matches without a date, counted apart
+
+    @property
+    def dated(self) -> int:
+        return sum(n for _, n in self.periods)
+
+
+@dataclass(frozen=True)
+class EntryRef:
+    """An entry named in a list (who cites an article, which entries hold a URL)."""
+
+    id: str
+    kind: str
+    title: str
+    provider: str
+    published: dt.datetime | None
+    url: str
+
+
+@dataclass(frozen=True)
+class CitedArticle:
+    """An article and how many clippings cite it (``searchkit cited``); its title,
+    outlet and date from the entry that holds it (the earliest, if several)."""
+
+    count: int
+    canonical_url: str
+    url: str
+    title: str
+    provider: str
+    domain: str
+    published: dt.datetime | None
+    ids: tuple[str, ...]  # the entries of this article (related entries, clippings)
+
+
+@dataclass(frozen=True)
+class CitedResults:
+    """``searchkit cited``: the articles the matching clippings cite most."""
+
+    query: str
+    clippings: int  # clippings that match (and whose related lists were counted)
+    distinct: int  # distinct articles they cite
+    articles: tuple[CitedArticle, ...]  # most cited first, at most the limit asked for
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class UrlLookup:
+    """``searchkit has URL``: the entries holding the article under any URL variant."""
+
+    url: str  # as given
+    canonical_url: str
+    entries: tuple[EntryRef, ...]  # none: not found
