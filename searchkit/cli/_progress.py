@@ -27,8 +27,9 @@ class ProgressBar:
     ``committing…`` and ``done in 12.9s`` on the same line."""
 
     def __init__(self, stream: TextIO, clock: Callable[[], float] | None = None,
-                 min_files: int | None = None) -> None:
+                 min_files: int | None = None, label: str = "indexing") -> None:
         self.stream, self.clock = stream, clock or (lambda: now())
+        self.label = label  # what the files are read for: indexing, checking
         self.min_files = MIN_FILES if min_files is None else min_files
         self.done = self.total = 0
         self.first: tuple[float, int] | None = None  # (time, done) of the first report
@@ -80,7 +81,7 @@ class ProgressBar:
         pct = self.done * 100 // self.total
         bar = "#" * (pct * WIDTH // 100)
         digits = len(str(self.total))
-        line = (f"indexing [{bar:<{WIDTH}}] {self.done:>{digits}}/{self.total} {pct:3d}%"
+        line = (f"{self.label} [{bar:<{WIDTH}}] {self.done:>{digits}}/{self.total} {pct:3d}%"
                 f"  {state}").rstrip()
         if line == self.drawn:
             return
@@ -98,8 +99,8 @@ def settle() -> None:
         _active.close()
 
 
-def bar(stream: TextIO | None = None) -> ProgressBar:
-    return ProgressBar(stream or sys.stderr)
+def bar(stream: TextIO | None = None, label: str = "indexing") -> ProgressBar:
+    return ProgressBar(stream or sys.stderr, label=label)
 
 
 def abandon() -> None:
