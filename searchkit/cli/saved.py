@@ -48,8 +48,11 @@ def _store(engine: Engine) -> SavedStore:
 
 
 def _request(s: SavedSearch, *, limit: int | None = None) -> SearchRequest:
-    return SearchRequest(s.query, limit=limit, filters=s.filters, literal=s.literal,
-                         sort=s.sort, fallback=False, diagnose=False)
+    """Counts (``limit=0``) keep search's time limit; listing the new entries has none:
+    a first run may list thousands, and cron on a busy machine must not fail for it."""
+    request = SearchRequest(s.query, limit=limit, filters=s.filters, literal=s.literal,
+                            sort=s.sort, fallback=False, diagnose=False)
+    return replace(request, timeout=None) if limit is None else request
 
 
 def _when(when: dt.datetime | None) -> str:
