@@ -21,7 +21,7 @@ import contextlib
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
@@ -31,6 +31,16 @@ ENV_CONFIG_DIR = "SEARCHKIT_CONFIG_DIR"
 DEFAULT_INDEX = "index"
 DEFAULT_SEEDS = "seeds"
 ENV_QUICK_CHECK = "SEARCHKIT_QUICK_CHECK_FILES"
+# Which engine holds the index (issue #17): whoosh (an index folder, the default) or
+# opensearch (an index on a cluster; URL, credentials and CA below).
+ENV_ENGINE = "SEARCHKIT_ENGINE"
+ENV_OPENSEARCH_URL = "SEARCHKIT_OPENSEARCH_URL"
+ENV_OPENSEARCH_USER = "SEARCHKIT_OPENSEARCH_USER"
+ENV_OPENSEARCH_PASSWORD = "SEARCHKIT_OPENSEARCH_PASSWORD"
+ENV_OPENSEARCH_INDEX = "SEARCHKIT_OPENSEARCH_INDEX"
+ENV_OPENSEARCH_CA = "SEARCHKIT_OPENSEARCH_CA"
+DEFAULT_OPENSEARCH_INDEX = "searchkit"
+ENGINE_NAMES = ("whoosh", "opensearch")
 # From this many clippings on, search looks for changes by folder timestamps only.
 DEFAULT_QUICK_CHECK_FILES = 20_000
 # The file that marks a folder as searchkit's index (written by the indexer, which owns it).
@@ -199,3 +209,57 @@ def use_color(stream_is_tty: bool, environ: Mapping[str, str] | None = None) -> 
     if env.get("TERM") == "dumb":
         return False
     return stream_is_tty
+
+
+@dataclass(frozen=True)
+class OpenSearchSettings:
+    """Where an OpenSearch index lives and how to reach it (no secrets in ``repr``)."""
+
+    url: str
+    index: str = DEFAULT_OPENSEARCH_INDEX
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None  # a PEM bundle to verify the cluster's certificate with
+    verify: bool = True  # TLS verification; only tests against plain-HTTP nodes need less
+    shards: int = 1  # primary shards of a new index (replicas: 0-1, as nodes allow)
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """The engine a command uses, and for OpenSearch the cluster's settings."""
+
+    kind: str = "whoosh"
+    opensearch: OpenSearchSettings | None = None
+
+
+def resolve_engine(kind: str | None = None, url: str | None = None, index: str | None = None,
+                   ca_file: str | None = None, environ: Mapping[str, str] | None = None
+                   ) -> EngineChoice:
+    """The engine from the option, else ``SEARCHKIT_ENGINE``, else whoosh; for
+    opensearch the URL (option, else ``SEARCHKIT_OPENSEARCH_URL``), the index name
+    (option, ``SEARCHKIT_OPENSEARCH_INDEX``, else ``searchkit``), the CA file and the
+    basic-auth user and password (``SEARCHKIT_OPENSEARCH_USER``/``_PASSWORD``, only
+    from the environment: a password on the command line shows in ``ps``)."""
+    from .errors import ConfigError
+
+    env = os.environ if environ is None else environ
+    name = (kind or env.get(ENV_ENGINE) or "whoosh").strip().lower()
+    if name not in ENGINE_NAMES:
+        raise ConfigError(f"unknown engine {name!r} (--engine or {ENV_ENGINE}); use one of: "
+                          f"{', '.join(ENGINE_NAMES)}")
+    if name == "whoosh":
+        return EngineChoice()
+    where = (url or env.get(ENV_OPENSEARCH_URL) or "").strip().rstrip("/")
+    if not where:
+        raise ConfigError(f"--engine opensearch needs the cluster's URL: give "
+                          f"--opensearch-url https://HOST:9200 or set {ENV_OPENSEARCH_URL}")
+    if not where.startswith(("http://", "https://")):
+        raise ConfigError(f"OpenSearch URL {where!r} must start with http:// or https://")
+    name_ = (index or env.get(ENV_OPENSEARCH_INDEX) or DEFAULT_OPENSEARCH_INDEX).strip()
+    ca = ca_file or env.get(ENV_OPENSEARCH_CA) or None
+    if ca is not None and not os.path.isfile(ca):
+        raise ConfigError(f"--opensearch-ca {ca}: no such file; give the PEM file of the "
+                          "cluster's certificate authority")
+    return EngineChoice("opensearch", OpenSearchSettings(
+        url=where, index=name_, user=env.get(ENV_OPENSEARCH_USER) or None,
+        password=env.get(ENV_OPENSEARCH_PASSWORD) or None, ca_file=ca))

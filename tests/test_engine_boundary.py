@@ -8,6 +8,7 @@ can sit behind the same code.
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ NEUTRAL = ("documents", "frontmatter", "scan", "entries", "loading", "vocabulary
            "results", "config", "errors", "evaluate", "cli")
 
 
-def _imports_whoosh(path: Path) -> bool:
+def _imports(path: Path, package: str) -> bool:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
@@ -28,7 +29,7 @@ def _imports_whoosh(path: Path) -> bool:
             names = [node.module or ""]
         else:
             continue
-        if any(name == "whoosh" or name.startswith("whoosh.") for name in names):
+        if any(name == package or name.startswith(f"{package}.") for name in names):
             return True
     return False
 
@@ -37,7 +38,7 @@ def test_only_the_engine_packages_import_whoosh() -> None:
     """Every module under searchkit/ that imports Whoosh (anywhere in it, at the top
     or inside a function) is under indexer/ or search/."""
     importers = {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")
-                 if _imports_whoosh(p)}
+                 if _imports(p, "whoosh")}
     assert importers, "the engine packages import Whoosh: the walk found none"
     outside = sorted(m for m in importers if m.split("/")[0] not in ENGINE_PACKAGES)
     assert outside == []
@@ -54,4 +55,28 @@ def test_the_neutral_modules_pull_in_no_whoosh() -> None:
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'whoosh'))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
+    assert proc.stdout.strip() == "[]"
+
+
+def test_only_the_opensearch_engine_imports_the_client() -> None:
+    """``opensearchpy`` is imported by searchkit/opensearch_engine/ alone (issue #17)."""
+    importers = {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")
+                 if _imports(p, "opensearchpy")}
+    assert importers, "the OpenSearch engine imports its client: the walk found none"
+    assert sorted(m for m in importers if not m.startswith("opensearch_engine/")) == []
+
+
+def test_a_whoosh_search_never_loads_the_opensearch_client(tmp_path: Path) -> None:
+    """The default path stays lean: the CLI, the engine seam and a whole Whoosh search
+    (index and query, in one process) load no ``opensearchpy`` module."""
+    folder = Path(__file__).resolve().parent.parent / "seeds"
+    code = ("import sys\n"
+            "from searchkit.cli import app\n"
+            "from typer.testing import CliRunner\n"
+            f"r = CliRunner().invoke(app, ['search', 'facial', '--seeds', {str(folder)!r}, "
+            f"'--index', {str(tmp_path / 'index')!r}, '-f', 'paths'])\n"
+            "assert r.exit_code == 0, r.output\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'opensearchpy'))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env={**os.environ, "SEARCHKIT_ENGINE": ""})
     assert proc.stdout.strip() == "[]"
