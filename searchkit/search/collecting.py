@@ -88,6 +88,29 @@ def collect_top(searcher: Any, q: wq.Query, req: Request) -> Collected:
     return Collected([(d, float(sc)) for sc, d in top], len(best), {})
 
 
+def without_articles(searcher: Any, order: Ranking, articles: Ranking) -> Ranking:
+    """``order`` without the entries of the articles in ``articles`` (one entry of an
+    article may match every word and another only some: the article is then a whole
+    match, and its other entry no partial one)."""
+    group = _groups_of(searcher, [d for d, _ in order] + [d for d, _ in articles])
+    taken = {group[d] for d, _ in articles}
+    return [(d, score) for d, score in order if group[d] not in taken]
+
+
+def _groups_of(searcher: Any, docnums: list[int]) -> dict[int, int]:
+    """The article group of each of ``docnums`` (global document numbers)."""
+    wanted = sorted(set(docnums))
+    out: dict[int, int] = {}
+    i = 0
+    for sub, offset in searcher.leaf_searchers():
+        end = offset + sub.reader().doc_count_all()
+        groups = columns.groups(sub.reader())
+        while i < len(wanted) and wanted[i] < end:
+            out[wanted[i]] = groups[wanted[i] - offset]
+            i += 1
+    return out
+
+
 # ---------------------------------------------------------------- Whoosh's collectors
 
 

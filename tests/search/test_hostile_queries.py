@@ -219,7 +219,8 @@ def test_each_pattern_is_expanded_once_per_search(seeds_index: Path,
 
     monkeypatch.setattr(expand.Expander, "__init__", spy)
     once = search.search(seeds_index, "facial~1 zzyzx", timeout=None, fallback=True)
-    assert once.partial and once.total > 0  # the fallback ran: two queries, one expansion
+    # the fallback ran: two queries, one expansion (total counts whole matches: none)
+    assert once.partial and once.partial_total > 0 and once.total == 0
     [expander] = made
     ix = indexer.open_index(seeds_index)
     with ix.searcher() as s:
@@ -248,10 +249,13 @@ def test_random_query_text_never_crashes_the_parser(text: str) -> None:
 @given(text=st.lists(QUERY_ALPHABET, max_size=25).map("".join))
 def test_random_queries_never_crash_a_search(seeds_index: Path, text: str) -> None:
     try:
-        results = search.search(seeds_index, text, snippets=1, explain=True)
+        results = search.search(seeds_index, text, snippets=1, explain=True, fill=True)
     except QueryError:
         return
-    assert results.total >= len(results.hits)
+    partial = [h.partial for h in results.hits]
+    assert results.total >= partial.count(False)  # whole matches, counted by total
+    assert results.partial_total >= partial.count(True)  # partial ones, apart
+    assert partial == sorted(partial)  # whole matches first
 
 
 # Issue #11, an adversarial pass with new inputs of the classes the run used: deep
