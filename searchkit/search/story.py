@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -53,6 +54,24 @@ def with_stories(table: stories.Table | None, hits: Sequence[Hit]) -> tuple[Hit,
                            story_outlets=outlets(group, h.id),
                            story_first=member(group[0], group[0])))
     return tuple(out)
+
+
+@contextlib.contextmanager
+def pinned(index_dir: str | os.PathLike[str], reader: Any
+           ) -> Iterator[stories.Table | None]:
+    """The story table of ``reader``'s commit, opened now (right after the reader, so
+    that a commit meanwhile cannot remove it first) and closed after the block."""
+    table = open_table(index_dir, reader.generation())
+    try:
+        yield table
+    finally:
+        if table is not None:
+            table.close()
+
+
+def attach_to(table: stories.Table | None, results: SearchResults) -> SearchResults:
+    """``results`` with each hit's story from ``table``."""
+    return replace(results, hits=with_stories(table, results.hits))
 
 
 def attach(index_dir: str | os.PathLike[str], reader: Any, results: SearchResults
