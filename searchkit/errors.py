@@ -209,6 +209,34 @@ class NotFoundError(SearchkitError):
     """An entry id that is not in the index (``show``, ``similar``): a usage error."""
 
 
+class SavedSearchError(SearchkitError):
+    """A saved search that cannot be saved, found or used (``save``, ``new``,
+    ``unsave``); names the search or the file and the fix."""
+
+
+class ClusterError(SearchkitError):
+    """An OpenSearch cluster that cannot serve the index (issue #17): names the URL (and
+    index), what went wrong and the fix, in one line."""
+
+    def __init__(self, url: str, problem: str, fix: str) -> None:
+        self.url = url
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"OpenSearch at {url}: {problem} — {fix}")
+
+
+class ClusterUnreachableError(ClusterError):
+    """No answer from the cluster (down, wrong host or port, TLS refused)."""
+
+
+class ClusterAuthError(ClusterError):
+    """The cluster refused the credentials, or the user lacks a permission."""
+
+
+class ClusterMappingError(ClusterError):
+    """The index is not searchkit's, or was written by another mapping version."""
+
+
 class EvalInputError(SearchkitError):
     """A queries, judgments or run file that cannot be used; names the file and line."""
 

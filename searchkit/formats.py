@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from .output import Format, dumps, iso, safe
+from .output import Format, dumps, iso, safe, story_more
 from .results import Filters, Hit, SearchResults
 
 # RFC 4151 tag URIs: the authority and a date fix the namespace, so ids stay the same
@@ -134,8 +134,9 @@ def render(results: SearchResults, fmt: Format, context: Context) -> str:
 def render_atom(results: SearchResults, context: Context) -> str:
     """An Atom feed (RFC 4287), one entry per hit in the results' order. An entry's
     ``updated`` and ``published`` are the article's date; an undated article has no
-    ``published`` and is ``updated`` at ``context.now``. The feed is ``updated`` at its
-    newest entry (``context.now`` when empty)."""
+    ``published`` and is ``updated`` when it arrived in the index (``context.now`` if
+    that is unknown). The feed is ``updated`` at its newest entry (``context.now`` when
+    empty)."""
     from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
 
     from . import __version__
@@ -148,7 +149,7 @@ def render_atom(results: SearchResults, context: Context) -> str:
     feed.subtitle(_count_line(results))
     newest: dt.datetime | None = None
     for hit in results.hits:
-        when = hit.published or context.now
+        when = hit.published or hit.arrived or context.now
         newest = max(newest, when) if newest else when
         entry = feed.add_entry(order="append")
         entry.id(article_id(hit))
@@ -217,36 +218,58 @@ def md_url(url: str) -> str:
     return quote(url, safe="!#$%&'*+,/:;=?@[]~-._")
 
 
+def by_story(hit: Hit) -> tuple[str, str]:
+    """Group the articles of one story (``hit.story``), the larger stories first, under
+    the title of the story's first report; an article alone in its story, or from an
+    index without stories, has no group."""
+    if not hit.story or hit.story_size < 2:
+        return ("", "")
+    first = hit.story_first
+    title = (_text(first.title) if first else "") or _title(hit)
+    return (f"{hit.story_size:09d} {hit.story}", f"{title} ({hit.story_size} reports)")
+
+
 def render_markdown(results: SearchResults, context: Context,
-                    groupings: Sequence[Grouping] = (by_day,)) -> str:
+                    groupings: Sequence[Grouping] = (by_day, by_story)) -> str:
     """A digest to paste into an email or notes: a heading with the title and the count,
-    then the hits grouped by each of ``groupings`` in turn (day by default; headings
-    ``##``, ``###``, ...), each a linked headline, its outlet and date, and its snippet
-    as a quote. Within a group, hits keep the results' order."""
+    then the hits grouped by each of ``groupings`` in turn (day, then story, by default;
+    headings ``##``, ``###``, ...), each a linked headline, its outlet and date, and its
+    snippet as a quote. Within a group, hits keep the results' order. Hits whose
+    heading is "" (and below the first level, a group of one hit) get no heading of
+    their own: they follow the groups, in the results' order."""
     out = [f"# {md_escape(_text(context.title))}", "", _count_line(results) + ".", ""]
-    _groups(list(results.hits), list(groupings), 2, out)
+    _groups(list(results.hits), list(groupings), 2, out, results.by_story)
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def _groups(hits: list[Hit], groupings: list[Grouping], level: int, out: list[str]) -> None:
+def _groups(hits: list[Hit], groupings: list[Grouping], level: int, out: list[str],
+            more: bool) -> None:
     if not groupings:
-        out.extend(line for hit in hits for line in _item(hit))
+        out.extend(line for hit in hits for line in _item(hit, more))
         out.append("")
         return
     first, rest = groupings[0], groupings[1:]
     groups: dict[tuple[str, str], list[Hit]] = {}
     for hit in hits:
         groups.setdefault(first(hit), []).append(hit)
-    for key in sorted(groups, key=lambda k: k[0], reverse=True):
+    loose = {key for key, members in groups.items()
+             if not key[1] or (level > 2 and len(members) < 2)}
+    for key in sorted(groups.keys() - loose, key=lambda k: k[0], reverse=True):
         out += [f"{'#' * level} {md_escape(_text(key[1]))}", ""]
-        _groups(groups[key], rest, level + 1, out)
+        _groups(groups[key], rest, level + 1, out, more)
+    if loose:
+        _groups([hit for hit in hits if first(hit) in loose], rest, level + 1, out, more)
 
 
-def _item(hit: Hit) -> list[str]:
+def _item(hit: Hit, more: bool = False) -> list[str]:
+    """``- [Title](url) — Outlet, 2021-05-26``; with ``more`` (one hit per story), the
+    story's other reports too; then the snippet quoted."""
     title, url = md_escape(_title(hit)), _text(hit.url)
     head = f"[{title}]({md_url(url)})" if _linkable(url) else title
     meta = ", ".join(m for m in (md_escape(_outlet(hit)), (iso(hit.published) or "")[:10])
                      if m)
+    if more and hit.story_size > 1:
+        meta += f" ({_inline(_text(story_more(hit)))})"
     lines = [f"- {head}" + (f" — {meta}" if meta else "")]
     quoted = _md_snippet(hit)
     if quoted:

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from . import wrap
-from .results import JSON_SCHEMA_VERSION, Hit, SearchResults, Snippet
+from .results import JSON_SCHEMA_VERSION, Hit, SearchResults, Snippet, StoryMember, Timeline
 from .vocabulary import KIND_CLIPPING
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202
                      "\u2066-\u2069]")
 MARK_OPEN, MARK_CLOSE = "**", "**"  # plain-text match markers (text without colour, JSON)
 ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"  # every date searchkit writes (stored and shown in UTC)
+# Where the terminal display's partial matches (the fallback's fill) start.
+PARTIAL_RULE = "— partial matches (not every word) —"
 
 
 class Format(str, Enum):
@@ -131,19 +134,42 @@ def also_in(hit: Hit) -> list[dict[str, str]]:
 # ---------------------------------------------------------------- search results
 
 
-def hit_record(hit: Hit) -> dict[str, Any]:
+def hit_record(hit: Hit, *, by_story: bool = False) -> dict[str, Any]:
     """The JSON shape of one hit (documented in the README; versioned by ``version``):
-    its rank and score, the entry's fields, and how it matched."""
+    its rank and score, the entry's fields, how it matched, and its story (with
+    ``by_story``: the story's first reporter and other outlets too)."""
     return {
         "rank": hit.rank,
         "score": hit.score,
         **entry_fields(hit, parent=True),
         "snippets": [marked(s, Style()) for s in hit.snippets],
         "also_in": also_in(hit),
+        **({"partial_match": True} if hit.partial else {}),  # some of the words, not all
+        "story": hit.story or None,
+        "story_size": hit.story_size,
+        **({"first_reporter": story_member(hit.story_first),
+            "other_outlets": [safe(o) for o in hit.story_outlets]} if by_story else {}),
         **({"explanation": [{"field": t.field, "term": safe(t.term), "score": t.score,
                              "feedback": t.feedback}
                             for t in hit.explanation]} if hit.explanation else {}),
     }
+
+
+def story_member(m: StoryMember | None) -> dict[str, Any] | None:
+    """A story's member in JSON (``story ID -f json``, ``first_reporter``)."""
+    if m is None:
+        return None
+    return {"id": safe(m.id), "published": iso(m.published), "provider": safe(m.provider),
+            "title": safe(m.title), "lag_seconds": m.lag_seconds}
+
+
+def story_more(hit: Hit) -> str:
+    """``+N more: Outlet A, Outlet B…`` for a hit whose story has other members."""
+    more = f"+{hit.story_size - 1} more"
+    if not hit.story_outlets:
+        return more
+    shown = [safe(o) for o in hit.story_outlets[:3]]
+    return f"{more}: {', '.join(shown)}{'…' if len(hit.story_outlets) > 3 else ''}"
 
 
 def results_record(results: SearchResults) -> dict[str, Any]:
@@ -155,13 +181,47 @@ def results_record(results: SearchResults) -> dict[str, Any]:
         "offset": results.offset,
         "limit": results.limit,
         "partial": results.partial,
+        # the partial matches a fallback filled the page from (only when there are any)
+        **({"partial_total": results.partial_total} if results.partial_total else {}),
         "seconds": round(results.seconds, 4),
         "sort": results.sort,
-        "hits": [hit_record(h) for h in results.hits],
+        "by_story": results.by_story,
+        "hits": [hit_record(h, by_story=results.by_story) for h in results.hits],
         "facets": {name: {safe(k): n for k, n in pairs} for name, pairs in results.facets.items()},
         "suggestions": [safe(s) for s in results.suggestions],
         "diagnosis": {safe(w.word): w.count for w in results.diagnosis},
+        # what was left out (suggestions past --timeout); only when there is any
+        **({"notes": [safe(n) for n in results.notes]} if results.notes else {}),
+        **(timeline_record(results.timeline) if results.timeline else {}),
     }
+
+
+def timeline_record(timeline: Timeline) -> dict[str, Any]:
+    """``--timeline`` in JSON: the periods (their counts add up to the dated matches),
+    the bucket size and the matches without a date."""
+    return {"timeline": [{"period": p, "count": n} for p, n in timeline.periods],
+            "timeline_bucket": timeline.bucket, "timeline_undated": timeline.undated}
+
+
+def render_timeline(timeline: Timeline, style: Style, width: int = 80,
+                    block: str = "█") -> str:
+    """A bar chart, one line per period (``2020-11  3  ███``), the bars scaled to fit
+    ``width`` columns; a period with any match gets at least one block."""
+    what = "match" if timeline.dated + timeline.undated == 1 else "matches"
+    undated = f", {timeline.undated} undated" if timeline.undated else ""
+    lines = [style.title(f"Timeline by {timeline.bucket}: {timeline.dated} dated "
+                         f"{what}{undated}")]
+    if timeline.periods:
+        most = max(n for _, n in timeline.periods)
+        lw = max(len(p) for p, _ in timeline.periods)
+        cw = len(str(most))
+        room = max(width - lw - cw - 4, 10)
+        for period, n in timeline.periods:
+            bar = block * max(1, round(n * room / most)) if n else ""
+            lines.append(f"{period:<{lw}}  {n:>{cw}}  {bar}".rstrip())
+    if timeline.undated:
+        lines.append(f"undated: {timeline.undated}")
+    return "\n".join(lines) + "\n"
 
 
 def dumps(obj: Any) -> str:
@@ -180,7 +240,9 @@ def render_pretty(results: SearchResults, style: Style, width: int = 0) -> str:
         for n, line in enumerate(wrap.fill(items, room)):
             out.append((first if n == 0 else pad) + look(line))
 
-    for hit in results.hits:
+    for n, hit in enumerate(results.hits):
+        if hit.partial and (n == 0 or not results.hits[n - 1].partial):
+            out += [style.dim(PARTIAL_RULE), ""]
         title = hit.title_marked or ((hit.title, False),)
         block(f"{hit.rank:>{digits}}. ",
               wrap.words((safe(t), style.title_match if m else _as_is) for t, m in title),
@@ -201,6 +263,14 @@ def render_pretty(results: SearchResults, style: Style, width: int = 0) -> str:
         if hit.also_in:
             also = ", ".join(safe(loc.id) for loc in hit.also_in)
             block(pad, wrap.words([wrap.plain(f"also in: {also}")]), style.dim)
+        first = hit.story_first
+        if results.by_story and hit.story_size > 1 and first is not None:
+            when = (iso(first.published) or "")[:10]
+            block(pad, wrap.words([wrap.plain(
+                f"first: {' · '.join(x for x in (safe(first.provider), when) if x)}")]),
+                style.dim)
+        if hit.story_size > 1:
+            block(pad, wrap.words([wrap.plain(story_more(hit))]), style.dim)
         if hit.explanation:  # a term and its share stay together on a line
             shares = [share if n == 0 else f"+ {share}"
                       for n, share in enumerate(_shares(hit))]
@@ -232,7 +302,8 @@ def render_facets(results: SearchResults, style: Style) -> str:
     blocks: list[str] = []
     for name, pairs in results.facets.items():
         width = max([len(name)] + [len(safe(k)) for k, _ in pairs])
-        lines = [style.title(f"{name:<{width}}  count")]
+        unit = "stories" if results.by_story else "count"  # what the numbers count
+        lines = [style.title(f"{name:<{width}}  {unit}")]
         lines += [f"{safe(k):<{width}}  {n:>5}" for k, n in pairs]
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)
@@ -250,23 +321,25 @@ def render_diagnosis(results: SearchResults) -> str:
 
 
 def render_lines(results: SearchResults) -> str:
-    """One hit per line, tab-separated: id, date, provider, title, url."""
+    """One hit per line, tab-separated: id, date, provider, title, url, story; a partial
+    match (``--fallback``) has a seventh field, ``partial``."""
     rows: list[str] = []
     for hit in results.hits:
-        rows.append("\t".join(_tsv_cell(v) for v in (hit.id, _date(hit), hit.provider,
-                                                      hit.title, hit.url)))
+        fields = (hit.id, _date(hit), hit.provider, hit.title, hit.url, hit.story)
+        rows.append("\t".join(_tsv_cell(v) for v in fields)
+                    + ("\tpartial" if hit.partial else ""))
         rows.extend("\t" + line for line in explanation_lines(hit))
     return "".join(row + "\n" for row in rows)
 
 
 _TABLE_COLUMNS = ("rank", "score", "id", "kind", "path", "title", "provider", "domain",
-                  "published", "url", "quality", "topics")
+                  "published", "url", "quality", "topics", "story")
 
 
 def _table_row(hit: Hit) -> list[str]:
     return [str(hit.rank), f"{hit.score:g}", hit.id, hit.kind, hit.path, hit.title,
             hit.provider, hit.domain, iso(hit.published) or "", hit.url,
-            "" if hit.quality is None else str(hit.quality), ";".join(hit.topics)]
+            "" if hit.quality is None else str(hit.quality), ";".join(hit.topics), hit.story]
 
 
 def _tsv_cell(value: str) -> str:
@@ -288,17 +361,18 @@ def render_tsv(results: SearchResults) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_paths(results: SearchResults, null: bool = False) -> str:
-    """Each clipping file once, in rank order (a related hit gives its clipping's file)."""
+def render_paths(results: SearchResults, null: bool = False, root: str = "") -> str:
+    """Each clipping file once, in rank order (a related hit gives its clipping's file),
+    under ``root`` (where the clippings folder is as seen by the reader; "" for none)."""
     seen: dict[str, None] = {}
     for hit in results.hits:
-        seen.setdefault(safe(hit.path))
+        seen.setdefault(safe(os.path.join(root, hit.path) if root else hit.path))
     end = "\0" if null else "\n"
     return "".join(p + end for p in seen)
 
 
 def render_results(results: SearchResults, fmt: Format, style: Style,
-                   null: bool = False, width: int = 0,
+                   null: bool = False, root: str = "", width: int = 0,
                    context: formats.Context | None = None) -> str:
     """``context``: the title, feed id and time of a feed, digest or citation list
     (default: from the query alone, written now)."""
@@ -320,5 +394,5 @@ def render_results(results: SearchResults, fmt: Format, style: Style,
     if fmt is Format.tsv:
         return render_tsv(results)
     if fmt is Format.paths:
-        return render_paths(results, null)
+        return render_paths(results, null, root)
     raise ValueError(f"unresolved format {fmt}")  # Format.auto is resolved by the caller

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .config import IndexSource
-from .output import Style, also_in, entry_fields, iso, safe
-from .results import FolderDiff, Hit, IndexReport
+from .output import Style, also_in, entry_fields, iso, safe, story_member
+from .results import CitedResults, EntryRef, FolderDiff, Hit, IndexReport, UrlLookup
 from .vocabulary import FIELDS, KIND_CLIPPING, KIND_RELATED, QueryField
 
 if TYPE_CHECKING:
@@ -98,6 +98,8 @@ def status_record(index_dir: str, folder: str, stats: dict[str, Any] | None,
         }
         record["up_to_date"] = diff.is_empty and not diff.failed
         record["unreadable"] = [f.message for f in diff.failed]  # their entries are kept
+        # Failed to load in the last run, unchanged since: not stale, failed.
+        record["failed"] = [{"path": f.path, "error": f.message} for f in diff.failing]
     return record
 
 
@@ -137,6 +139,11 @@ def render_status(record: dict[str, Any], max_names: int = 10) -> str:
                 lines.append(f"{label + ':':<14}{len(names)}: {shown}{more}")
     for message in record.get("unreadable", ()):
         lines.append(f"unreadable:   {safe(message)}")
+    failed = record.get("failed", ())
+    lines += [f"failed:       {safe(f['error'])}" for f in failed[:max_names]]
+    if len(failed) > max_names:
+        lines.append(f"failed:       (+{len(failed) - max_names} more; `searchkit status "
+                     "-f json` lists them)")
     return "\n".join(lines) + "\n"
 
 
@@ -156,9 +163,11 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def entry_record(hit: Hit, clip: Clipping | None) -> dict[str, Any]:
+def entry_record(hit: Hit, clip: Clipping | None, cited_by: Sequence[EntryRef] = ()
+                 ) -> dict[str, Any]:
     """Everything known about one entry (``show``): the entry's fields from the index,
-    the file's details when it is readable, its clipping, and where else it appears."""
+    the file's details when it is readable, its clipping, where else it appears, the
+    clippings that cite it and its story (None until stories are grouped)."""
     record = entry_fields(hit)
     if clip is not None and hit.kind == KIND_CLIPPING:
         record.update({
@@ -181,6 +190,13 @@ def entry_record(hit: Hit, clip: Clipping | None) -> dict[str, Any]:
         record["parent"] = {"id": safe(hit.parent),
                             "title": safe(clip.title) if clip is not None else None}
     record["also_in"] = also_in(hit)
+    record["cited_by"] = [ref_record(r) for r in cited_by]
+    # the story the entry belongs to (None: an index without a story table)
+    record["story"] = {
+        "id": hit.story, "size": hit.story_size,
+        "first_reporter": story_member(hit.story_first),
+        "other_outlets": [safe(o) for o in hit.story_outlets],
+    } if hit.story else None
     return record
 
 
@@ -209,6 +225,10 @@ def render_entry(record: dict[str, Any], style: Style) -> str:
         if url != record["url"]:
             row(key, url)
     row("topics", ", ".join(record["topics"]))
+    story = record.get("story")
+    if story:
+        others = f": {', '.join(story['other_outlets'])}" if story["other_outlets"] else ""
+        row("story", f"{story['id']} ({story['size']} entries{others})")
     row("type", record["type"])
     row("category", record.get("category"))
     row("quality", record["quality"])
@@ -231,6 +251,10 @@ def render_entry(record: dict[str, Any], style: Style) -> str:
     if record["also_in"]:
         lines += ["", style.title("Also appears in")]
         lines += [f"  {loc['id']} ({loc['kind']})" for loc in record["also_in"]]
+    citing = record.get("cited_by") or []
+    if citing:
+        lines += ["", style.title(f"Cited by ({len(citing)})")]
+        lines += [_ref_line(r) for r in citing]
     return "\n".join(lines) + "\n"
 
 
@@ -241,3 +265,75 @@ def render_fields(fields: Mapping[str, QueryField] = FIELDS) -> str:
     lines += [f"{name + ':':<{width}}  {f.matches:<28}  {f.example}"
               for name, f in fields.items()]
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- cited, has
+
+
+def ref_record(ref: EntryRef) -> dict[str, Any]:
+    return {"id": safe(ref.id), "kind": ref.kind, "title": safe(ref.title),
+            "provider": safe(ref.provider), "published": iso(ref.published),
+            "url": safe(ref.url)}
+
+
+def _ref_line(ref: dict[str, Any]) -> str:
+    meta = " · ".join(m for m in (ref["provider"], (ref["published"] or "")[:10]) if m)
+    return f"  {ref['id']}  {ref['title']}" + (f"  [{meta}]" if meta else "")
+
+
+def cited_record(results: CitedResults) -> dict[str, Any]:
+    return {
+        "query": safe(results.query),
+        "clippings": results.clippings,
+        "distinct": results.distinct,
+        "seconds": round(results.seconds, 4),
+        "articles": [{"count": a.count, "published": iso(a.published),
+                      "provider": {"name": safe(a.provider), "domain": safe(a.domain)},
+                      "title": safe(a.title), "url": safe(a.url),
+                      "canonical_url": safe(a.canonical_url),
+                      "ids": [safe(i) for i in a.ids]}
+                     for a in results.articles],
+    }
+
+
+def render_cited(results: CitedResults, style: Style, *, header: bool = True) -> str:
+    """One row per article, most cited first: count, date, outlet, title, URL
+    (tab-separated without ``header``, for ``--format lines``)."""
+    rows = [(str(a.count), (iso(a.published) or "")[:10], safe(a.provider or a.domain),
+             safe(a.title), safe(a.url)) for a in results.articles]
+    if not header:
+        return "".join("\t".join(c.replace("\t", " ") for c in row) + "\n"
+                       for row in rows)
+    cw = max([len("cited")] + [len(r[0]) for r in rows])
+    ow = min(max([len("outlet")] + [len(r[2]) for r in rows]), 30)
+    lines = [style.title(f"{'cited':>{cw}}  {'date':<10}  {'outlet':<{ow}}  title")]
+    for count, date, outlet, title, url in rows:
+        lines.append(f"{count:>{cw}}  {date:<10}  {outlet[:ow]:<{ow}}  {title}")
+        lines.append(" " * (cw + 2) + style.url(url))
+    lines.append(style.dim(f"{results.distinct} articles cited by {results.clippings} "
+                           "clippings"))
+    return "\n".join(lines) + "\n"
+
+
+def lookup_record(given: Sequence[str], found: Mapping[str, UrlLookup],
+                  problems: Mapping[str, str]) -> dict[str, Any]:
+    """``has`` in JSON: one object per URL ``given``, in order: its entries, or why it
+    is malformed (``problems``)."""
+    out: list[dict[str, Any]] = []
+    for url in given:
+        if url in problems:
+            out.append({"url": safe(url), "found": False, "error": safe(problems[url])})
+            continue
+        f = found[url]
+        out.append({"url": safe(f.url), "canonical_url": safe(f.canonical_url),
+                    "found": bool(f.entries), "ids": [safe(e.id) for e in f.entries],
+                    "entries": [ref_record(e) for e in f.entries]})
+    return {"urls": out}
+
+
+def render_lookup(found: Sequence[UrlLookup]) -> str:
+    """One line per URL: the URL, then the ids that hold it, tab-separated, or
+    ``not found``."""
+    return "".join("\t".join([safe(f.url), *(safe(e.id) for e in f.entries)]
+                             if f.entries else [safe(f.url), "not found"]) + "\n"
+                   for f in found)

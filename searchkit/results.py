@@ -48,6 +48,8 @@ class FolderDiff:
     unchanged: int = 0  # with the entries kept under folders the scan could not list
     notes: tuple[str, ...] = ()  # why some of ``deleted`` leave (see scan.departures)
     failed: tuple[FileFailure, ...] = ()  # folders the scan could not list: entries kept
+    # Files that failed to load in the last run and have not changed since: not retried.
+    failing: tuple[FileFailure, ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -99,11 +101,13 @@ class Filters:
     since: str | None = None  # date, or a span back from now: 7d, 2w, 6m, 1y
     until: str | None = None  # inclusive: until 2021-05 ends with May
     min_quality: int | None = None
+    # only entries that arrived in the index after this instant (saved searches' `new`)
+    arrived_after: dt.datetime | None = None
 
     @property
     def active(self) -> bool:
         return bool(self.providers or self.topics or self.kinds or self.since or self.until
-                    or self.min_quality is not None)
+                    or self.min_quality is not None or self.arrived_after is not None)
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,31 @@ class Hit:
     snippets: tuple[Snippet, ...] = ()
     also_in: tuple[Location, ...] = ()
     explanation: tuple[TermScore, ...] = ()
+    story: str = ""  # the story id (searchkit.stories); "" when the index has no table
+    story_size: int = 1  # entries in the story, this one included
+    story_outlets: tuple[str, ...] = ()  # the other members' outlets, earliest first
+    story_first: StoryMember | None = None  # the story's earliest member (first reporter)
+    arrived: dt.datetime | None = None  # when the article first entered the index
+    partial: bool = False  # has some of the query's words, not all (the fallback's fill)
+
+
+@dataclass(frozen=True)
+class StoryMember:
+    """One entry of a story: when, who, what, and how long after the first report."""
+
+    id: str
+    published: dt.datetime | None
+    provider: str
+    title: str
+    lag_seconds: int | None = None  # behind the story's earliest member; None: undated
+
+
+@dataclass(frozen=True)
+class Story:
+    """``searchkit story ID``: a story's members, oldest first."""
+
+    id: str
+    members: tuple[StoryMember, ...]
 
 
 @dataclass(frozen=True)
@@ -139,22 +168,14 @@ class SearchResults:
     limit: int
     hits: tuple[Hit, ...]
     partial: bool = False  # no entry matched every word; these match some
+    # Articles with some words but not all, that the fallback fills a page from after
+    # the whole matches (``total`` counts those alone); 0 when no fallback ran.
+    partial_total: int = 0
     seconds: float = 0.0
     sort: str = "relevance"
     facets: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
     suggestions: tuple[str, ...] = ()  # corrected queries ("did you mean")
     diagnosis: tuple[WordCount, ...] = ()  # entries each word matches alone
-
-
-
-
-@dataclass(frozen=True)
-class Freshness:
-    """What ``search`` did to the index before answering."""
-
-    action: str  # "fresh" | "built" | "updated" | "busy" | "no-folder"
-    folder: str
-    report: IndexReport | None = None
     notes: tuple[str, ...] = ()  # what was left out (suggestions past the time limit)
     timeline: Timeline | None = None  # --timeline: all matches per period
     by_story: bool = False  # one hit per story; total and facets count stories
@@ -219,3 +240,17 @@ class UrlLookup:
     url: str  # as given
     canonical_url: str
     entries: tuple[EntryRef, ...]  # none: not found
+
+
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """What ``search`` did to the index before answering."""
+
+    action: str  # "fresh" | "built" | "updated" | "busy" | "no-folder"
+    folder: str
+    report: IndexReport | None = None
+    # The failures no earlier run reported (for the files as they are now): a broken
+    # clipping is reported by the refresh that finds it, not by every later one.
+    new_failures: tuple[FileFailure, ...] = ()

@@ -76,27 +76,31 @@ def test_jsonl_csv_tsv_paths_and_count(seeded: list[str]) -> None:
     assert [r["rank"] for r in rows] == [1, 2]
     _, out, _ = cli("search", QUERY, "-f", "csv", *seeded)
     assert out.splitlines()[0] == ("rank,score,id,kind,path,title,provider,domain,published,"
-                                   "url,quality,topics")
+                                   "url,quality,topics,story")
     assert len(out.splitlines()) == 3
     _, out, _ = cli("search", QUERY, "-f", "tsv", *seeded)
-    assert [len(line.split("\t")) for line in out.splitlines()] == [12, 12, 12]
+    assert [len(line.split("\t")) for line in out.splitlines()] == [13, 13, 13]
+    folder = seeded[3]  # outside the current directory: absolute paths
     _, out, _ = cli("search", QUERY, "-f", "paths", *seeded)
-    assert out == "003_06c42d1ff0946df3.txt\n001_d337aeb0c984cb4a.txt\n"
+    assert out == f"{folder}/003_06c42d1ff0946df3.txt\n{folder}/001_d337aeb0c984cb4a.txt\n"
     _, out, _ = cli("search", QUERY, "-0", *seeded)
-    assert out == "003_06c42d1ff0946df3.txt\x00001_d337aeb0c984cb4a.txt\x00"
+    assert out == f"{folder}/003_06c42d1ff0946df3.txt\x00{folder}/001_d337aeb0c984cb4a.txt\x00"
     assert cli("search", QUERY, "--count", *seeded)[:2] == (0, "2\n")
 
 
 def test_exit_codes(seeded: list[str]) -> None:
-    assert cli("search", "zebra", *seeded)[:2] == (1, "")
+    cli("index", *seeded)
+    assert cli("search", "zebra", *seeded) == (1, "", 'No matches for "zebra".\n')
     code, out, err = cli("search", "bogus:field", *seeded)
     assert (code, out) == (2, "")
     assert err.startswith("Error: invalid query at position 0: unknown field 'bogus:'")
     assert "Traceback" not in err
-    code, _, err = cli("search", "airports zebra", *seeded)
+    code, _, err = cli("search", "airports zebra", "-f", "pretty", *seeded)
     assert code == 0
-    assert err == ("Note: no entry matches every word; showing the best partial matches.\n"
+    assert err == ('Note: no entry has "zebra"; showing matches for the other words.\n'
                    "Entries matching each word alone: airports: 2, zebra: 0\n")
+    code, out, err = cli("search", "airports zebra", *seeded)  # piped: whole matches only
+    assert (code, out) == (1, "") and err.startswith('No matches for "airports zebra".\n')
 
 
 def test_missing_index_and_folder_name_the_fix(tmp_path: Path) -> None:
@@ -119,7 +123,9 @@ def test_every_command_goes_through_the_one_error_boundary() -> None:
     from searchkit.cli import app
 
     commands = [*app.registered_commands, *search_app.registered_commands]
-    assert len(commands) == 8
+    # every command of `searchkit` (more as issues add them) and the `search` script
+    assert {"index", "search", "show", "story"} <= {c.name for c in app.registered_commands}
+    assert len(search_app.registered_commands) == 1
     for command in commands:
         assert command.callback is not None and hasattr(command.callback, "__wrapped__"), \
             command.name
@@ -172,7 +178,7 @@ def test_batch_errors_are_lines_and_a_bug_stops_at_the_boundary(
     code, out, err = cli("search", "--batch", "-", *ix, stdin="bogus:x\nairports\n")
     first, second = (json.loads(line) for line in out.splitlines())
     assert (code, err) == (2, "")
-    assert first == {"query": "bogus:x", "error": first["error"]}
+    assert first == {"line": 1, "query": "bogus:x", "error": first["error"]}
     assert first["error"].startswith("invalid query at position 0: unknown field 'bogus:'")
     assert second["query"] == "airports" and second["total"] == 2
 
@@ -207,7 +213,8 @@ def test_update_after_changes_and_rebuild(corpus: Corpus, tmp_path: Path) -> Non
     assert cli("index", str(corpus.root), *ix)[0] == 0
     corpus.add("b.md", title="Beta")
     # search refreshes from the folder recorded in the index
-    assert cli("search", "beta", *ix)[:2] == (0, "b.md\t\t\tBeta\t\n")
+    code, out, _ = cli("search", "beta", *ix)  # the last column: the story id
+    assert (code, out.rsplit("\t", 1)[0]) == (0, "b.md\t\t\tBeta\t")
     code, out, _ = cli("index", "--rebuild", *ix)
     assert code == 0 and out.startswith(f"Rebuilt {corpus.root.resolve()} ")
     assert ": 2 rebuilt, 0 deleted, 0 failed in " in out
@@ -266,12 +273,12 @@ def test_installed_search_script_in_a_subprocess(seeds_copy: Path, tmp_path: Pat
            "SEARCHKIT_SEEDS": str(seeds_copy)}
     env.pop("NO_COLOR", None)
     proc = subprocess.run([_script("search"), QUERY, "-f", "paths"], capture_output=True,
-                          text=True, env=env, timeout=60)
-    assert proc.returncode == 0
-    assert proc.stdout == "003_06c42d1ff0946df3.txt\n001_d337aeb0c984cb4a.txt\n"
+                          text=True, env=env, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 0  # paths open from the current directory
+    assert proc.stdout == "seeds/003_06c42d1ff0946df3.txt\nseeds/001_d337aeb0c984cb4a.txt\n"
     proc = subprocess.run([_script("searchkit"), "search", "zebra"], capture_output=True,
                           text=True, env=env, timeout=60)
-    assert (proc.returncode, proc.stdout, proc.stderr) == (1, "", "")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (1, "", 'No matches for "zebra".\n')
     proc = subprocess.run([sys.executable, "-m", "searchkit", "search", "x:y"],
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 2 and proc.stderr.startswith("Error: invalid query")
@@ -314,8 +321,10 @@ def test_seeds_folder_is_the_bundled_sample() -> None:
 
 
 def test_search_answers_from_snapshot_while_another_process_writes(
-        corpus: Corpus, tmp_path: Path) -> None:
+        corpus: Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from whoosh import index as whoosh_index
+
+    monkeypatch.chdir(corpus.root)  # paths print as they open from here
 
     ix = ["--index", str(tmp_path / "ix")]
     corpus.add("a.md", title="Alpha")
@@ -332,9 +341,11 @@ def test_search_answers_from_snapshot_while_another_process_writes(
     assert cli("search", "alpha", "-f", "paths", *ix)[:2] == (0, "a.md\nb.md\n")
 
 
-def test_search_quick_check_and_full_check(tmp_path: Path) -> None:
+def test_search_quick_check_and_full_check(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     corpus = Corpus(tmp_path / "clips")
     corpus.add("a.md", title="Heron sighting")
+    monkeypatch.chdir(corpus.root)  # paths print as they open from here
     past = os.stat(corpus.root).st_mtime - 60
     os.utime(corpus.root, (past, past))
     opts = ["--index", str(tmp_path / "index"), "--seeds", str(corpus.root), "-f", "paths"]

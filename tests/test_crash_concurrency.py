@@ -91,14 +91,18 @@ def search_state(ix: Path, word: str = "clipping") -> State:
 
 
 def live_files(ix: Path) -> set[str]:
-    """The files the newest commit needs: its TOC, its segments' files, the lock file,
+    """The files the newest commit needs: its TOC, its segments' files, its story table,
+    the lock file,
     the marker saying the folder is searchkit's, and the quick-check record of the
-    folder (a hint, rewritten by every check)."""
+    folder (a hint, rewritten by every check); and the arrival table and saved searches
+    (kept across commits and rebuilds)."""
     toc = whoosh_index.TOC.read(FileStorage(str(ix)), "MAIN")
     ids = {seg.segment_id() for seg in toc.segments}
     names = set(os.listdir(ix))
-    return {n for n in names if n in (LOCK, indexer.STATE_FILE, guard.MARKER)
-            or n == f"_MAIN_{toc.generation}.toc" or n.split(".", 1)[0] in ids}
+    return {n for n in names if n in (LOCK, indexer.STATE_FILE, guard.FAILED_FILE, guard.MARKER,
+                                      guard.ARRIVALS_FILE, guard.SAVED_FILE)
+            or n == f"_MAIN_{toc.generation}.toc" or n.split(".", 1)[0] in ids
+            or n == f"searchkit-stories-{toc.generation}.sqlite"}
 
 
 def orphans(ix: Path) -> set[str]:
@@ -419,7 +423,9 @@ def test_29_commit_syncs_segment_and_toc_before_the_rename_and_the_folder_after(
     first_toc = kinds.index(("fsync", "toc-temp"))
     assert set(kinds[:first_toc]) == {("fsync", "segment")}
     assert kinds[first_toc:] == [("fsync", "toc-temp"), ("rename", "toc"), ("fsync", "dir")]
-    segment_files = {f for op, f in events if op == "fsync" and ".toc" not in f and f != "ix"}
+    # (the story table is synced under its temporary name, then renamed: both before the TOC)
+    segment_files = {re.sub(r"(\.sqlite)\.\d+\.tmp$", r"\1", f) for op, f in events
+                     if op == "fsync" and ".toc" not in f and f != "ix"}
     assert segment_files <= live_files(ix) and any(f.endswith(".trm") for f in segment_files)
 
 
@@ -565,7 +571,8 @@ def test_31_searches_during_updates_and_rebuilds_see_only_committed_states(
         while not stop.is_set():
             proc = subprocess.run(
                 [script("search"), "clipping", "--index", str(ix), "--no-refresh", "-f",
-                 "paths", "-n", "1000"], capture_output=True, text=True, timeout=60)
+                 "paths", "-n", "1000"], capture_output=True, text=True, timeout=60,
+                cwd=folder)  # paths print relative to where the search runs
             paths = set(proc.stdout.split())
             if proc.returncode != 0 or proc.stderr or \
                     paths not in [{e[0] for e in s if "#" not in e[0]} for s in states]:

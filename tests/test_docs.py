@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import re
@@ -57,12 +58,15 @@ VOLATILE = ("seconds",)  # differs on every run; masked on both sides
 
 
 def _run_on_seeds(command: str, seeds_index: Path) -> tuple[int, str, str]:
+    """Run ``command`` as from the repository root: ``seeds/`` below the current
+    directory (so printed paths read ``seeds/...``), ``index/`` beside it."""
     args = shlex.split(command)
     assert args[0] in ("search", "searchkit")
     seeds = seeds_index.parent / "seeds"
     where = [] if args[1:2] == ["fields"] else ["--index", str(seeds_index),
                                                 "--seeds", str(seeds)]
-    return cli(*args[1:], *where, script=search_app if args[0] == "search" else app)
+    with contextlib.chdir(seeds_index.parent):
+        return cli(*args[1:], *where, script=search_app if args[0] == "search" else app)
 
 
 @pytest.mark.parametrize(("command", "expected"), EXAMPLES, ids=[c for c, _ in EXAMPLES])

@@ -30,7 +30,7 @@ from markdown_it import MarkdownIt
 
 from searchkit import formats
 from searchkit.output import Format, safe
-from searchkit.results import Filters, Hit, SearchResults
+from searchkit.results import Filters, Hit, SearchResults, StoryMember
 from tests.conftest import REPO, Corpus, cli
 
 UTC = dt.timezone.utc
@@ -88,7 +88,6 @@ def _json_hits(args: list[str]) -> list[dict[str, Any]]:
 
 def test_atom_feed_parses_and_matches_the_hits(news: list[str]) -> None:
     hits = _json_hits(["harbour", "--all", *news])
-    before = dt.datetime.now(UTC).replace(microsecond=0)
     code, out, err = cli("search", "harbour", "--all", "-f", "atom", *news)
     assert (code, err) == (0, "")
     feed = feedparser.parse(out)
@@ -107,12 +106,15 @@ def test_atom_feed_parses_and_matches_the_hits(news: list[str]) -> None:
         if hit["published"]:
             assert entry.published == entry.updated == hit["published"].replace("Z",
                                                                                 "+00:00")
-        else:  # undated: no published, updated when the feed was written
+        else:  # undated: no published, updated when it arrived in the index
             assert "published" not in entry
-            assert dt.datetime.fromisoformat(entry.updated) >= before
+            assert dt.datetime.fromisoformat(entry.updated) <= dt.datetime.now(UTC)
+            again = feedparser.parse(cli("search", "harbour", "--all", "-f", "atom",
+                                         *news)[1])
+            assert [e.updated for e in again.entries] == [e.updated for e in feed.entries]
     dated = [h["published"] for h in hits if h["published"]]
     assert len(dated) == 4 and len(hits) == 5
-    # the feed is updated at its newest entry: the undated one, written now
+    # the feed is updated at its newest entry: the undated one, indexed just now
     assert feed.feed.updated == max(e.updated for e in feed.entries)
 
 
@@ -152,10 +154,12 @@ def test_atom_undated_entry_and_entry_without_a_link() -> None:
                        excerpt="Only the text.")
     hostile = make_hit(2, title="bad \x1b[31m\ud800 title\u202e", url="javascript:alert(1)",
                        canonical_url="")
-    feed = feedparser.parse(formats.render_atom(make_results(undated, hostile),
+    arrived = make_hit(3, published=None, arrived=dt.datetime(2025, 1, 2, tzinfo=UTC))
+    feed = feedparser.parse(formats.render_atom(make_results(undated, hostile, arrived),
                                                 formats.context_for("q", now=NOW)))
     assert feed.bozo == 0
-    first, second = feed.entries
+    first, second, third = feed.entries
+    assert third.updated == "2025-01-02T00:00:00+00:00" and "published" not in third
     assert first.updated == NOW.isoformat() and "published" not in first
     assert "author" not in first and feed.feed.author == "searchkit"  # the feed's
     assert first.content[0].value == "Only the text."
@@ -297,18 +301,60 @@ def test_markdown_any_text_reads_back_as_itself(text: str) -> None:
 
 def test_markdown_grouping_is_a_parameter() -> None:
     hits = [make_hit(1, topics=("Port",)), make_hit(2, topics=("Sea",)),
-            make_hit(3, topics=("Port",), published=None)]
+            make_hit(3, topics=("Port",), published=None), make_hit(4, topics=("Port",))]
+    hits[3] = replace(hits[3], published=hits[0].published)
 
     def by_topic(hit: Hit) -> tuple[str, str]:
         return hit.topics[0], f"Topic {hit.topics[0]}"
 
-    page = _html(formats.render_markdown(make_results(*hits), formats.context_for("q"),
-                                         groupings=(by_topic, formats.by_day)))
-    assert page.headings == ["searchkit: q", "Topic Sea", "2021-05-02", "Topic Port",
-                             "2021-05-01", "Undated"]
+    text = formats.render_markdown(make_results(*hits), formats.context_for("q"),
+                                   groupings=(by_topic, formats.by_day))
+    # below the first level a lone hit has no heading: it follows the groups
+    assert _html(text).headings == ["searchkit: q", "Topic Sea", "Topic Port", "2021-05-01"]
+    assert [t for t, _ in _html(text).links] == ["Title 2", "Title 1", "Title 4", "Title 3"]
     flat = formats.render_markdown(make_results(*hits), formats.context_for("q"),
                                    groupings=())
-    assert [t for t, _ in _html(flat).links] == ["Title 1", "Title 2", "Title 3"]
+    assert [t for t, _ in _html(flat).links] == ["Title 1", "Title 2", "Title 3", "Title 4"]
+
+
+def test_markdown_groups_a_days_stories() -> None:
+    first = StoryMember(id="a.md", published=None, provider="Wire", title="Port *strike*")
+    story = {"story": "s1", "story_size": 3, "story_first": first}
+    hits = [make_hit(1, **story), make_hit(2), make_hit(3, published=None),
+            replace(make_hit(4, **story), published=make_hit(1).published),
+            make_hit(5, **story)]  # the story's third member, on another day
+    page = _html(formats.render_markdown(make_results(*hits), formats.context_for("q")))
+    assert page.headings == ["searchkit: q", "2021-05-05", "2021-05-02", "2021-05-01",
+                             "Port *strike* (3 reports)", "Undated"]
+    assert [t for t, _ in page.links] == ["Title 5", "Title 2", "Title 1", "Title 4",
+                                          "Title 3"]
+    one_each = replace(make_results(replace(hits[0], story_outlets=("Wire", "Gazette"))),
+                       by_story=True)
+    text = formats.render_markdown(one_each, formats.context_for("q"))
+    assert "— The Post, 2021-05-01 (+2 more: Wire, Gazette)\n" in text
+
+
+def test_markdown_digest_of_a_real_story(corpus: Corpus, tmp_path: Path) -> None:
+    """Three outlets carry the same wire story on one day: under that day, one story
+    heading holds them; with --by-story one item names the other outlets."""
+    for n, outlet in enumerate(["Wire", "Gazette", "Times"]):
+        corpus.add(f"w{n}.md", title="Dockers strike over harbour automation plan",
+                   excerpt="Dockers walked out at the harbour over the automation plan, "
+                           "halting cranes and ships for the day.",
+                   webUrl=f"https://{outlet.lower()}.example/strike",
+                   provider={"name": outlet, "domain": f"{outlet.lower()}.example"},
+                   publishedDateTime=f"2021-05-03T0{n + 1}:00:00Z")
+    corpus.add("lone.md", title="Harbour museum reopens", excerpt="Visitors return.",
+               webUrl="https://museum.example/1", publishedDateTime="2021-05-03T12:00:00Z")
+    options = ["--index", str(tmp_path / "index"), "--seeds", str(corpus.root)]
+    assert cli("index", str(corpus.root), *options[:2])[0] == 0
+    out = cli("search", "harbour", "-f", "markdown", *options)[1]
+    page = _html(out)
+    assert page.headings == ["searchkit: harbour", "2021-05-03",
+                             "Dockers strike over harbour automation plan (3 reports)"]
+    assert [t for t, _ in page.links][-1] == "Harbour museum reopens"  # after the story
+    out = cli("search", "harbour", "--by-story", "-f", "markdown", *options)[1]
+    assert re.search(r"— \w+, 2021-05-03 \(\+2 more: \w+, \w+\)\n", out), out
 
 
 def test_markdown_empty_digest(news: list[str]) -> None:

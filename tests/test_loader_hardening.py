@@ -493,9 +493,10 @@ BAD_FILES = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
-def test_bad_file_is_reported_skipped_and_its_old_version_kept(case: str, corpus: Corpus,
-                                                               tmp_path: Path) -> None:
+def test_bad_file_is_reported_skipped_and_its_old_version_kept(
+        case: str, corpus: Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data, line = BAD_FILES[case]
+    monkeypatch.chdir(corpus.root)  # paths print as they open from here
     ix = str(tmp_path / "ix")
     corpus.write_raw("good.md", fm("title: Steady zebra"))
     corpus.write_raw("bad.md", fm("title: Original walrus"))

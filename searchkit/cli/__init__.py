@@ -8,12 +8,16 @@ commands that need it, so ``--help``, ``fields`` and errors stay fast.
 
 import typer
 
-from ._common import VersionOpt, boundary
+from ._common import TimelineCommand, VersionOpt, boundary
+from .doctor import doctor_cmd
 from .eval import eval_cmd
 from .index import index_cmd
+from .news import cited_cmd, has_cmd
+from .saved import new_cmd, save_cmd, saved_cmd, unsave_cmd
 from .search import search_cmd
 from .show import show_cmd, similar_cmd
 from .status import fields_cmd, status_cmd
+from .story import story_cmd
 from .watch import watch_cmd
 
 _SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -29,8 +33,12 @@ app = typer.Typer(
 # Every command is registered through the error boundary, so no command handles errors.
 for _name, _command in (("index", index_cmd), ("search", search_cmd), ("status", status_cmd),
                         ("fields", fields_cmd), ("show", show_cmd), ("similar", similar_cmd),
-                        ("eval", eval_cmd), ("watch", watch_cmd)):
-    app.command(_name)(boundary(_command))
+                        ("story", story_cmd), ("cited", cited_cmd), ("has", has_cmd),
+                        ("eval", eval_cmd), ("watch", watch_cmd), ("doctor", doctor_cmd),
+                        ("save", save_cmd), ("saved", saved_cmd), ("unsave", unsave_cmd),
+                        ("new", new_cmd)):
+    app.command(_name, cls=TimelineCommand if _name == "search" else None)(
+        boundary(_command))
 
 
 @app.callback()
@@ -46,7 +54,7 @@ search_app = typer.Typer(
     rich_markup_mode=None,
     context_settings=_SETTINGS,
 )
-search_app.command(help=search_cmd.__doc__)(boundary(search_cmd))
+search_app.command(help=search_cmd.__doc__, cls=TimelineCommand)(boundary(search_cmd))
 
 
 def main() -> None:

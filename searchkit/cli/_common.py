@@ -2,15 +2,16 @@
 
 
 import functools
+import math
 import os
 import shutil
 import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec
 
 import typer
 
@@ -41,8 +42,49 @@ SeedsOpt = Annotated[
 ]
 # Read by the error boundary (`boundary`), not by the commands themselves.
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
+
+# The engine (issue #17): commands that reach an index take these and call use_engine();
+# config.resolve_engine reads SEARCHKIT_ENGINE and the SEARCHKIT_OPENSEARCH_* variables.
+EngineOpt = Annotated[str | None, typer.Option(
+    "--engine", help=f"whoosh (an index folder) or opensearch (an index on a cluster). "
+                     f"[env var: {config.ENV_ENGINE}; default: whoosh]")]
+OpenSearchUrlOpt = Annotated[str | None, typer.Option(
+    "--opensearch-url", help="The cluster, e.g. https://HOST:9200 (user and password from "
+    f"{config.ENV_OPENSEARCH_USER} and {config.ENV_OPENSEARCH_PASSWORD}). "
+    f"[env var: {config.ENV_OPENSEARCH_URL}]")]
+OpenSearchIndexOpt = Annotated[str | None, typer.Option(
+    "--opensearch-index", help="The index name on the cluster. "
+    f"[env var: {config.ENV_OPENSEARCH_INDEX}; default: {config.DEFAULT_OPENSEARCH_INDEX}]")]
+OpenSearchCaOpt = Annotated[str | None, typer.Option(
+    "--opensearch-ca", help="PEM file of the CA that signed the cluster's certificate "
+    f"(TLS is always verified). [env var: {config.ENV_OPENSEARCH_CA}]")]
+
+_chosen: list[config.EngineChoice] = []  # this command's engine, set by use_engine()
+
+
+def use_engine(engine: str | None = None, url: str | None = None, index: str | None = None,
+               ca: str | None = None) -> None:
+    """Choose the engine for this command (``engine_for`` then opens it); the error
+    boundary forgets the choice when the command ends."""
+    _chosen[:] = [config.resolve_engine(engine, url, index, ca)]
+
+
+def chosen_engine() -> config.EngineChoice:
+    return _chosen[0] if _chosen else config.resolve_engine()
+
+
+def seconds(value: float) -> float:
+    """Option callback: a time limit is a finite number of seconds >= 0 (``min=0``
+    alone lets ``nan`` through, and ``inf`` would never stop)."""
+    if math.isnan(value) or math.isinf(value) or value < 0:
+        raise typer.BadParameter(f"{value} is not a number of seconds: give a finite "
+                                 "number, 0 or more")
+    return value
+
+
 LockTimeoutOpt = Annotated[
-    float, typer.Option("--lock-timeout", min=0, help="Seconds to wait for another writer.")
+    float, typer.Option("--lock-timeout", min=0, callback=seconds,
+                        help="Seconds to wait for another writer.")
 ]
 FormatOpt = Annotated[
     Format, typer.Option("--format", "-f", help="auto: pretty on a terminal, lines when piped.")
@@ -61,6 +103,10 @@ VersionOpt = Annotated[bool, typer.Option(
     "--version", callback=_show_version, is_eager=True, help="Show the version.")]
 
 
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="No notes, diagnosis or progress on stderr; errors still print.")]
+
+
 class Color(str, Enum):
     auto = "auto"  # on a terminal, unless NO_COLOR is set or TERM is dumb
     always = "always"  # also into a pipe: `search ... --color always | less -R`
@@ -76,6 +122,25 @@ def err(message: str) -> None:
     """A line on stderr; control and bidi characters (from a file name, a title) out."""
     _progress.settle()
     typer.echo(safe(message), err=True)
+
+
+def note(message: str, quiet: bool) -> None:
+    """A message for people (``Note: ...``, a diagnosis) on stderr, unless --quiet."""
+    if not quiet:
+        err(message)
+
+
+def path_root(folder: str) -> str:
+    """Where printed clipping paths start, so that they open from the current directory
+    (as ripgrep prints them): the clippings folder relative to the current directory when
+    it is inside it (``seeds``; ``""`` for the current directory itself), else its
+    absolute path."""
+    absolute, here = os.path.abspath(folder), os.getcwd()
+    if absolute == here:
+        return ""
+    if absolute.startswith(here.rstrip(os.sep) + os.sep):
+        return os.path.relpath(absolute, here)
+    return absolute
 
 
 def usage(message: str) -> NoReturn:
@@ -102,6 +167,7 @@ def boundary(command: Callable[P, None]) -> Callable[P, None]:
             raise typer.Exit(int(exit_status(exc, bool(kwargs.get("debug"))))) from None
         finally:
             _progress.settle()
+            _chosen.clear()
 
     return run
 
@@ -153,7 +219,11 @@ def resolve(index: str | None, seeds: str | None) -> config.Config:
     """The index (and why that one: see :func:`config.locate_index`) and the clippings
     folder: ``seeds`` (--seeds, SEARCHKIT_SEEDS or `index FOLDER`), else the folder the
     index was built from, else ./seeds."""
-    cfg = config.resolve(index, seeds, is_index=lambda path: engine_for(str(path)).exists())
+    if chosen_engine().kind != "whoosh":  # the index is on a cluster, not in a folder
+        cfg = config.resolve(index, seeds, is_index=lambda path: False)
+    else:
+        cfg = config.resolve(index, seeds,
+                             is_index=lambda path: engine_for(str(path)).exists())
     if seeds:
         return cfg
     recorded = engine_for(str(cfg.index_dir)).recorded_folder()
@@ -170,7 +240,8 @@ def engine_for(index_dir: str) -> "Engine":
     """The engine behind the index at ``index_dir`` (the one seam commands call)."""
     from ..engine import open_engine
 
-    return open_engine(index_dir)
+    choice = chosen_engine()
+    return open_engine(index_dir, choice.kind, choice.opensearch)
 
 
 def resolve_format(fmt: Format) -> Format:
@@ -190,3 +261,29 @@ def write(text: str) -> None:
     if text:
         sys.stdout.write(text)
         sys.stdout.flush()
+
+
+def optional_values(args: list[str], option: str, choices: tuple[str, ...],
+                    default: str) -> list[str]:
+    """``args`` with ``default`` after each bare ``option`` (one not followed by one of
+    ``choices``): ``--timeline`` alone means ``--timeline auto``. Click options take a
+    value or none, never an optional one; this gives ``--timeline [day|week|...]``."""
+    out: list[str] = []
+    for n, arg in enumerate(args):
+        out.append(arg)
+        if arg == "--":
+            return out + args[n + 1:]
+        if arg == option and (n + 1 == len(args) or args[n + 1] not in choices):
+            out.append(default)
+    return out
+
+
+class TimelineCommand(typer.core.TyperCommand):
+    """The ``search`` command: ``--timeline`` with or without a bucket size."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # a click Context
+        from ..timeline import BUCKETS, Bucket
+
+        result: list[str] = super().parse_args(
+            ctx, optional_values(list(args), "--timeline", BUCKETS, Bucket.auto.value))
+        return result

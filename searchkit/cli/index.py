@@ -10,14 +10,21 @@ from ..errors import ConfigError, ExitCode
 from ..output import Format
 from ._common import (
     DebugOpt,
+    EngineOpt,
     FormatOpt,
     IndexOpt,
     LockTimeoutOpt,
+    OpenSearchCaOpt,
+    OpenSearchIndexOpt,
+    OpenSearchUrlOpt,
+    QuietOpt,
     SeedsOpt,
     engine_for,
     err,
+    note,
     paths,
     progress,
+    use_engine,
     write,
 )
 
@@ -32,27 +39,35 @@ def index_cmd(
     ] = False,
     lock_timeout: LockTimeoutOpt = 10.0,
     fmt: FormatOpt = Format.auto,
+    quiet: QuietOpt = False,
     index: IndexOpt = None,
     seeds: SeedsOpt = None,
+    engine_kind: EngineOpt = None,
+    opensearch_url: OpenSearchUrlOpt = None,
+    opensearch_index: OpenSearchIndexOpt = None,
+    opensearch_ca: OpenSearchCaOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Index a folder of clippings: only added, changed and deleted files are touched."""
+    use_engine(engine_kind, opensearch_url, opensearch_index, opensearch_ca)
     index_dir, default_folder = paths(index, folder or seeds)
-    report = engine_for(index_dir).update(folder or default_folder, rebuild=rebuild,
-                                          lock_timeout=lock_timeout, progress=progress())
+    engine = engine_for(index_dir)
+    report = engine.update(folder or default_folder, rebuild=rebuild,
+                           lock_timeout=lock_timeout, progress=None if quiet else progress())
     try:  # where `search` looks when no index is named or found (config.locate_index)
-        config.record_default(index_dir, report.folder)
+        if engine.location == index_dir:  # an index folder (not one on a cluster)
+            config.record_default(index_dir, report.folder)
     except ConfigError as exc:
-        err(f"Note: {exc}")
+        note(f"Note: {exc}", quiet)
     if report.rebuild_reason:
-        err(f"Note: {report.rebuild_reason}")
+        note(f"Note: {report.rebuild_reason}", quiet)
     for line in records.failure_lines(report):
         err(line)
     for line in records.note_lines(report):
-        err(line)
+        note(line, quiet)
     if fmt is Format.json:
         write(output.dumps(records.report_record(report)))
-    else:
+    elif not quiet:  # the summary is for people; a failed file still prints (above)
         write(records.render_report(report))
     if report.failed:
         raise typer.Exit(int(ExitCode.SOME_FILES_FAILED))

@@ -13,15 +13,21 @@ from ._common import (
     Color,
     ColorOpt,
     DebugOpt,
+    EngineOpt,
     FormatOpt,
     IndexOpt,
+    OpenSearchCaOpt,
+    OpenSearchIndexOpt,
+    OpenSearchUrlOpt,
     SeedsOpt,
     engine_for,
     err,
+    path_root,
     paths,
     resolve_format,
     style,
     terminal_width,
+    use_engine,
     write,
 )
 
@@ -35,9 +41,14 @@ def show_cmd(
     color: ColorOpt = Color.auto,
     index: IndexOpt = None,
     seeds: SeedsOpt = None,
+    engine_kind: EngineOpt = None,
+    opensearch_url: OpenSearchUrlOpt = None,
+    opensearch_index: OpenSearchIndexOpt = None,
+    opensearch_ca: OpenSearchCaOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Print everything about one entry: all fields, related articles, where else it appears."""
+    use_engine(engine_kind, opensearch_url, opensearch_index, opensearch_ca)
     from .. import documents
 
     index_dir, folder = paths(index, seeds)
@@ -47,7 +58,7 @@ def show_cmd(
         clip = documents.load_file(os.path.join(folder, hit.path), folder)
     except ClippingError as exc:
         err(f"Note: showing the indexed copy; the file cannot be read now ({exc}).")
-    record = records.entry_record(hit, clip)
+    record = records.entry_record(hit, clip, engine_for(index_dir).cited_by(entry_id))
     if fmt is Format.json:
         write(output.dumps(record))
     else:
@@ -61,12 +72,18 @@ def similar_cmd(
     color: ColorOpt = Color.auto,
     index: IndexOpt = None,
     seeds: SeedsOpt = None,
+    engine_kind: EngineOpt = None,
+    opensearch_url: OpenSearchUrlOpt = None,
+    opensearch_index: OpenSearchIndexOpt = None,
+    opensearch_ca: OpenSearchCaOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Entries most similar to one entry (more-like-this on its title and excerpt)."""
-    index_dir, _ = paths(index, seeds)
+    use_engine(engine_kind, opensearch_url, opensearch_index, opensearch_ca)
+    index_dir, folder = paths(index, seeds)
     results = engine_for(index_dir).similar(entry_id, limit=limit)
     shown = resolve_format(fmt)
     width = terminal_width() if shown is Format.pretty else 0
-    write(output.render_results(results, shown, style(color), width=width))
+    write(output.render_results(results, shown, style(color), root=path_root(folder),
+                                width=width))
     raise typer.Exit(int(ExitCode.HITS if results.hits else ExitCode.NO_HITS))

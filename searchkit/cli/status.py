@@ -7,16 +7,34 @@ from .. import output, records
 from ..errors import IndexCorruptError
 from ..output import Format
 from ..vocabulary import FIELDS
-from ._common import DebugOpt, FormatOpt, IndexOpt, SeedsOpt, engine_for, resolve, write
+from ._common import (
+    DebugOpt,
+    EngineOpt,
+    FormatOpt,
+    IndexOpt,
+    OpenSearchCaOpt,
+    OpenSearchIndexOpt,
+    OpenSearchUrlOpt,
+    SeedsOpt,
+    engine_for,
+    resolve,
+    use_engine,
+    write,
+)
 
 
 def status_cmd(
     fmt: FormatOpt = Format.auto,
     index: IndexOpt = None,
     seeds: SeedsOpt = None,
+    engine_kind: EngineOpt = None,
+    opensearch_url: OpenSearchUrlOpt = None,
+    opensearch_index: OpenSearchIndexOpt = None,
+    opensearch_ca: OpenSearchCaOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Show the clippings folder, the index, its counts and which files are stale."""
+    use_engine(engine_kind, opensearch_url, opensearch_index, opensearch_ca)
     cfg = resolve(index, seeds)
     index_dir, folder = str(cfg.index_dir), str(cfg.seeds_dir)
     engine = engine_for(index_dir)
@@ -26,7 +44,8 @@ def status_cmd(
         diff = engine.diff(folder) if os.path.isdir(folder) else None
     except IndexCorruptError as exc:  # reported in the record, then exit 2 with one line
         stats, diff, damage = None, None, exc
-    record = records.status_record(os.path.abspath(index_dir), folder, stats, diff,
+    where = os.path.abspath(index_dir) if engine.location == index_dir else engine.location
+    record = records.status_record(where, folder, stats, diff,
                                    damaged=damage.problem if damage else None,
                                    index_source=cfg.index_source)
     write(output.dumps(record) if fmt is Format.json else records.render_status(record))

@@ -61,6 +61,7 @@ from .commit import (
     remove_files,
     tidy,
 )
+from .failed import load_failed, new_failures, save_failed, set_aside, write_record
 from .freshness import STATE_FILE, folder_unchanged, save_folder_state
 from .shards import ShardProcess, add_files
 from .shards import _stored_entries as stored_entries
@@ -108,8 +109,8 @@ def _diff(folder: str | os.PathLike[str], index_dir: str | os.PathLike[str],
     with ix.reader() as reader:
         manifest = read_manifest(reader)
         generation = reader.generation()
-    diff = diff_folder(files, manifest)
-    if (diff.is_empty and not diff.failed
+    diff = set_aside(diff_folder(files, manifest), files, load_failed(index_dir, folder))
+    if (diff.is_empty and not diff.failed and not diff.failing
             and schema.folder_of(ix.schema) == os.path.abspath(folder)):
         return diff, (generation, str(folder), files)
     return diff, None
@@ -157,6 +158,7 @@ def update(
             generation = reader.generation()
         if quick.is_empty:  # nothing to do: no writer, no files written
             tidy(ix)
+            save_failed(index_path, folder_s, files, quick.failed)
             save_folder_state(index_path, None if quick.failed else generation, folder_s,
                               files)
             return IndexReport(folder=folder_s, index_dir=str(index_path),
@@ -175,6 +177,7 @@ def update(
     # A file that failed keeps the record away, so that fixing it in place is noticed.
     committed = writer.generation if changed else writer.generation - 1
     save_folder_state(index_path, None if failures else committed, folder_s, files)
+    save_failed(index_path, folder_s, files, failures)
     return IndexReport(
         folder=folder_s,
         index_dir=str(index_path),
@@ -222,12 +225,17 @@ def _write(writer: Any, folder_s: str, files: dict[str, os.stat_result], full: b
             notes = list(diff.notes)
             untouched = diff.unchanged
             unseen = set()
+        # The paths whose entries the story table regroups (None: all of them).
+        writer.story_paths = None if full else set(todo) | set(gone)
         lock_fd = getattr(writer.writelock, "fd", None)
         inherited = (lock_fd,) if isinstance(lock_fd, int) else ()
         n = workers if workers > 1 and len(todo) >= shards.SHARD_THRESHOLD else 1
         parts = [todo[i * len(todo) // n:(i + 1) * len(todo) // n] for i in range(n)]
         mine = parts[0]
         keep_last_good = full and same_version and old is not None
+        if old is None and not damaged:
+            notes.append("the index being replaced could not be read: files that fail "
+                         "to load now are left out instead of kept as they were")
         shard_procs = [ShardProcess.start(writer, folder_s, part, manifest, full,
                                           keep_last_good, inherited) for part in parts[1:]]
         done_elsewhere = 0
@@ -273,10 +281,13 @@ def _write(writer: Any, folder_s: str, files: dict[str, os.stat_result], full: b
         new_shas: dict[str, str] = {}
         for r in results:
             failures += r.failures
+            notes += r.notes
             for k, v in r.counts.items():
                 counts[k] += v
             new_shas.update(r.new_shas)
             gone += [rel for rel in r.vanished if rel not in gone]
+            if writer.story_paths is not None:
+                writer.story_paths.update(r.vanished)
             for rel in r.replaced:  # committed segments only: the new entries stay
                 writer.delete_by_term("path", rel)
         for rel in gone:
@@ -306,15 +317,6 @@ def _write(writer: Any, folder_s: str, files: dict[str, os.stat_result], full: b
     return failures, counts, full, changed, notes
 
 
-def _phase(progress: Progress | None, name: str) -> None:
-    """Tell a progress display that has a ``phase`` method what the run does now that
-    file counts stop moving: ``writing`` a segment, ``committing``. A plain callable
-    gets the counts only."""
-    phase = getattr(progress, "phase", None)
-    if callable(phase):
-        phase(name)
-
-
 def _old_manifest(writer: Any, full: bool) -> dict[str, str] | None:
     """The manifest of the commit the writer started from. A rebuild needs it only to
     count and to keep failed files' last good versions: when the commit cannot be read
@@ -338,6 +340,15 @@ def check_folder(ix: Any, folder: str | os.PathLike[str],
     if os.path.realpath(recorded) == os.path.realpath(folder):
         return  # the same folder reached through a symbolic link
     raise FolderMismatchError(str(index_dir), recorded, os.path.abspath(folder))
+
+
+def _phase(progress: Progress | None, name: str) -> None:
+    """Tell a progress display that has a ``phase`` method what the run does now that
+    file counts stop moving: ``writing`` a segment, ``committing``. A plain callable
+    gets the counts only."""
+    phase = getattr(progress, "phase", None)
+    if callable(phase):
+        phase(name)
 
 
 def recorded_folder(index_dir: str | os.PathLike[str]) -> str | None:
@@ -378,9 +389,9 @@ def refresh(
             f"run `searchkit index FOLDER` (there is no clippings folder at {folder_s})",
         )
     if not exists:
-        return Freshness("built", folder_s,
-                         update(folder_s, index_dir, lock_timeout=build_timeout,
-                                progress=progress))
+        built = update(folder_s, index_dir, lock_timeout=build_timeout, progress=progress)
+        return Freshness("built", folder_s, built, new_failures=built.failed)
+    before = load_failed(index_dir, folder_s)
     if quick_check_files is not None and folder_unchanged(folder_s, index_dir,
                                                          quick_check_files):
         return Freshness("fresh", folder_s)
@@ -390,20 +401,25 @@ def refresh(
         if diff.is_empty:
             if record is not None:
                 save_folder_state(index_dir, *record)
-            if diff.failed:  # nothing to write, but folders that could not be listed
+            if diff.failed or before:  # nothing to write; what failed is known, or new
+                after = {f.path: before[f.path] for f in diff.failing}
+                after.update((f.path, ("", f.message)) for f in diff.failed)
+                if after != before:  # what the next refresh compares with
+                    write_record(index_dir, folder_s, after)
                 return Freshness("fresh", folder_s, IndexReport(
                     folder=folder_s, index_dir=str(index_dir), unchanged=diff.unchanged,
-                    failed=diff.failed))
+                    failed=diff.failed), new_failures(diff.failed, before, after))
             return Freshness("fresh", folder_s)
     except IndexCorruptError:
         pass  # update() rebuilds an unreadable index
     try:
         report = update(folder_s, index_dir, lock_timeout=0.0, progress=progress)
-    except IndexBusyError:
+    except (IndexBusyError, IndexReadOnlyError) as exc:  # answer from the snapshot
+        action = "busy" if isinstance(exc, IndexBusyError) else "read-only"
         if diff is not None and diff.failed:  # still said: what could not be listed
-            return Freshness("busy", folder_s, IndexReport(
-                folder=folder_s, index_dir=str(index_dir), failed=diff.failed))
-        return Freshness("busy", folder_s)
-    except IndexReadOnlyError:  # a folder the user may read, not write: answer anyway
-        return Freshness("read-only", folder_s)
-    return Freshness("updated", folder_s, report)
+            return Freshness(action, folder_s, IndexReport(
+                folder=folder_s, index_dir=str(index_dir), failed=diff.failed),
+                new_failures(diff.failed, before, before))
+        return Freshness(action, folder_s)
+    return Freshness("updated", folder_s, report,
+                     new_failures(report.failed, before, load_failed(index_dir, folder_s)))

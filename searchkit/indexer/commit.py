@@ -57,11 +57,12 @@ def leftovers(names: Iterable[str], generation: int, segment_ids: Iterable[str],
     """The index files among ``names`` that commit ``generation`` does not use.
 
     Other generations' TOCs, half-written TOCs (``_MAIN_N.toc.<time>``), segment files
-    of segments not in ``segment_ids``, the temporary files of killed runs, shard
-    writers' temporary folders ``MAIN.tmp.MAIN_<id>`` (shards are done before their
-    parent commits or cancels) and, with ``temp``, the writer's own ``MAIN.tmp``
-    (False while a writer is using it). Only names searchkit writes are listed, matched
-    strictly (:mod:`.guard`); the lock file, the marker and anything else never are.
+    of segments not in ``segment_ids``, other generations' story tables, the temporary
+    files of killed runs, shard writers' temporary folders ``MAIN.tmp.MAIN_<id>``
+    (shards are done before their parent commits or cancels) and, with ``temp``, the
+    writer's own ``MAIN.tmp`` (False while a writer is using it). Only names searchkit
+    writes are listed, matched strictly (:mod:`.guard`); the lock file, the marker and
+    anything else never are.
     """
     live = set(segment_ids)
     out: list[str] = []
@@ -71,11 +72,11 @@ def leftovers(names: Iterable[str], generation: int, segment_ids: Iterable[str],
             if int(m.group(1)) != generation:
                 out.append(name)
             continue
-        m = SEGMENT_FILE.match(name)
+        m = SEGMENT_FILE.match(name) or guard.STORY_TABLE.match(name)
         if m:
-            if m.group(1) not in live:
+            if m.group(1) not in live and m.group(1) != str(generation):
                 out.append(name)
-        elif TOC_TEMP.match(name) or OWN_TEMP.match(name):
+        elif TOC_TEMP.match(name) or OWN_TEMP.match(name) or guard.STORY_TEMP.match(name):
             out.append(name)
         elif TEMP_DIR.match(name) and (temp or name != TEMP_STORAGE):
             out.append(name)

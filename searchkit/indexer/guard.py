@@ -33,12 +33,17 @@ import stat
 from collections.abc import Iterable
 
 from ..errors import ConfigError, ForeignIndexFolderError, OverlappingFoldersError, UnsafeIndexError
+from ..saved import SAVED_FILE  # saved searches and their checkpoints (searchkit.saved)
 
 INDEX_NAME = "MAIN"  # Whoosh's default index name: _MAIN_N.toc, MAIN_<segment>.*
 LOCK_NAME = f"{INDEX_NAME}_WRITELOCK"
 STATE_FILE = "searchkit-folders.json"  # the quick check's record (see .freshness)
 FAILED_FILE = "searchkit-failed.json"  # the files that failed in the last run (see .failed)
 MARKER = "searchkit-index.json"
+# When each article first entered the index (see .arrivals), and SQLite's rollback
+# journal of it (a journal left by a crash is needed to roll back: never removed)
+ARRIVALS_FILE = "searchkit-arrivals.sqlite"
+ARRIVALS_JOURNAL = f"{ARRIVALS_FILE}-journal"
 MARKER_FORMAT = "searchkit-index"
 MARKER_VERSION = 1
 TEMP_STORAGE = f"{INDEX_NAME}.tmp"  # a writer's temporary folder (shards: MAIN.tmp.<segment>)
@@ -57,20 +62,27 @@ TEMP_DIR = re.compile(rf"^{re.escape(TEMP_STORAGE)}(?:\.{SEGMENT_ID})?$")
 # In a temporary folder: posting pool runs and column buffers, random_name(28)
 TEMP_FILE = re.compile(r"^[0-9a-z]{28}\.(?:run|ctmp)$")
 OWN_TEMP = re.compile(
-    rf"^(?:{re.escape(STATE_FILE)}|{re.escape(FAILED_FILE)}|{re.escape(MARKER)})\.\d+\.tmp$")
+    rf"^(?:{re.escape(STATE_FILE)}|{re.escape(FAILED_FILE)}|{re.escape(MARKER)}"
+    rf"|{re.escape(SAVED_FILE)})\.\d+\.tmp$")
+# A commit's story table (searchkit.stories), written before its TOC, and its temporary
+STORY_TABLE = re.compile(r"^searchkit-stories-(\d+)\.sqlite$")
+STORY_TEMP = re.compile(r"^searchkit-stories-\d+\.sqlite\.\d+\.tmp$")
 
 
 def is_own_file(name: str) -> bool:
     """A name searchkit (or Whoosh, for searchkit) writes as a file in an index folder."""
-    return bool(name in (LOCK_NAME, STATE_FILE, FAILED_FILE, MARKER) or TOC.match(name)
-                or TOC_TEMP.match(name) or SEGMENT_FILE.match(name) or OWN_TEMP.match(name))
+    return bool(name in (LOCK_NAME, STATE_FILE, FAILED_FILE, MARKER, ARRIVALS_FILE,
+                         ARRIVALS_JOURNAL, SAVED_FILE) or TOC.match(name)
+                or TOC_TEMP.match(name) or SEGMENT_FILE.match(name) or OWN_TEMP.match(name)
+                or STORY_TABLE.match(name) or STORY_TEMP.match(name))
 
 
 def deletable(name: str) -> bool:
     """A name clean-up may remove (when the folder is marked): never the lock, the
     marker or the quick-check record, never a name searchkit does not write."""
     return bool(TOC.match(name) or TOC_TEMP.match(name) or SEGMENT_FILE.match(name)
-                or OWN_TEMP.match(name) or TEMP_DIR.match(name))
+                or OWN_TEMP.match(name) or TEMP_DIR.match(name) or STORY_TABLE.match(name)
+                or STORY_TEMP.match(name))
 
 
 # ---------------------------------------------------------------- trust

@@ -18,6 +18,7 @@ from whoosh.util.numeric import byte_to_length
 from whoosh.writing import CLEAR, NO_MERGE, PostingPool, SegmentWriter
 
 from ..errors import IndexBusyError
+from . import arrivals, storytable
 from .check import record_files
 from .commit import (
     SEGMENT_FILE,
@@ -28,6 +29,7 @@ from .commit import (
     remove_files,
     sweep,
 )
+from .guard import FILE_MODE
 from .segments import length_bytes
 
 # Whoosh's estimate of the postings held in memory before a sorted run is spilled
@@ -111,6 +113,14 @@ class IndexWriter(SegmentWriter):  # type: ignore[misc]
                 f"{TEMP_STORAGE}.{self.newsegment.segment_id()}")
         self.pool = _Pool(self._tempstorage, self.newsegment,
                           limitmb=kwargs.get("limitmb", POOL_MB))
+        self.arrival: arrivals.Stamper | None = None  # set by open_writer (and shards)
+
+    def add_document(self, **fields: Any) -> None:
+        """Whoosh's, with the entry's arrival time filled in (:mod:`.arrivals`) unless
+        it carries one (an entry kept from the index being replaced)."""
+        if self.arrival is not None and fields.get(arrivals.FIELD) is None:
+            fields[arrivals.FIELD] = self.arrival.arrival_of(fields)
+        super().add_document(**fields)
 
     def flush_early(self) -> None:
         """Write this writer's segment now, while shard processes write theirs.
@@ -179,6 +189,16 @@ class IndexWriter(SegmentWriter):  # type: ignore[misc]
         for seg in segments:  # their sizes, for the check of every later read (.check)
             if seg.segment_id() in new:
                 record_files(seg, self.storage.folder)
+        # The arrivals this commit issued, and its stamp (in the schema pickled into the
+        # TOC), before the TOC that makes them live (see .arrivals).
+        if self.arrival is not None:
+            self.arrival.record(arrivals.stamped_entries(
+                self.storage, self.schema,
+                [seg for seg in segments if seg.segment_id() in new], self.arrival.stamp))
+            arrivals.set_mark(self.schema, self.arrival.stamp)
+        # The story table of this commit, before the TOC that makes both live.
+        storytable.write(self.storage, self.schema, segments, self.generation,
+                         getattr(self, "story_paths", None))
         toc = whoosh_index.TOC(self.schema, segments, self.generation)
         toc.write(self.storage, self.indexname)  # its rename is the commit point
         # Committed. What follows only tidies up: its failures cost disk space, not data.
@@ -189,6 +209,11 @@ class IndexWriter(SegmentWriter):  # type: ignore[misc]
                 (seg.segment_id() for seg in segments), temp=False))
         except OSError:
             pass
+
+    def _finish(self) -> None:
+        if self.arrival is not None:
+            self.arrival.close()
+        super()._finish()
 
     def _holds_lock(self) -> bool:
         return self.writelock is not None and getattr(self.writelock, "fd", None) is not None
@@ -222,6 +247,13 @@ def open_writer(ix: Any, index_dir: Path, lock_timeout: float) -> IndexWriter:
     """A writer on ``ix``, holding the write lock; IndexBusyError after ``lock_timeout``."""
     try:
         # compound=False: a searcher opens much faster (issue #2; benchmarks/README.md)
-        return IndexWriter(ix, timeout=lock_timeout, delay=0.05, compound=False)
+        writer = IndexWriter(ix, timeout=lock_timeout, delay=0.05, compound=False)
     except LockError:
         raise IndexBusyError(str(index_dir), lock_timeout) from None
+    try:  # under the lock: this run's arrival stamp
+        writer.arrival = arrivals.Stamper.open(str(index_dir), arrivals.mark_of(ix.schema),
+                                               FILE_MODE)
+    except BaseException:
+        writer.cancel()
+        raise
+    return writer

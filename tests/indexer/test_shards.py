@@ -98,8 +98,9 @@ def test_sharded_rebuild_keeps_the_last_good_version_of_a_file_failing_in_a_shar
     assert sorted(f.path for f in report.failed) == ["c0001.md", "c0011.md"]
     titles = {t for _, t in snapshot(ix)}
     assert {"alpha clipping 1", "alpha clipping 11", "alpha related 11"} <= titles
-    diff = indexer.diff_index(folder, ix)
-    assert sorted(diff.modified) == ["c0001.md", "c0011.md"] and not diff.added
+    diff = indexer.diff_index(folder, ix)  # known to fail until they change
+    assert sorted(f.path for f in diff.failing) == ["c0001.md", "c0011.md"]
+    assert not (diff.added or diff.modified)
 
 
 def _fail_in_shard(how: str) -> Any:

@@ -113,7 +113,11 @@ def test_rebuild_keeps_last_good_version_of_failing_files(corpus: Corpus,
     assert ids(index_dir, "alpha") == ["a.md", "a.md#1"]
     assert ids(index_dir, "topic:economy") == ["a.md"]
     assert titles(index_dir, "beta") == ["Beta"]
-    # Its manifest entry came along too: the broken file is "modified", not new.
+    # Until it changes, the broken file is known to fail: not stale, failing.
+    diff = indexer.diff_index(corpus.root, index_dir)
+    assert (diff.modified, diff.added, [f.path for f in diff.failing]) == ((), (), ["a.md"])
+    # Its manifest entry came along too: without that record it is "modified", not new.
+    (index_dir / "searchkit-failed.json").unlink()
     diff = indexer.diff_index(corpus.root, index_dir)
     assert (diff.modified, diff.added) == (("a.md",), ())
 
