@@ -92,6 +92,9 @@ FILTERS: dict[str, str] = {
     "until": "--until",
     "min_quality": "--min-quality",
 }
+# Filters that no `search` option sets: `searchkit new` sets this one from a saved
+# search's checkpoint (entries that arrived in the index after it).
+INTERNAL_FILTERS = ("arrived_after",)
 
 # ---------------------------------------------------------------- operators
 
