@@ -18,6 +18,8 @@ import typer
 from .. import config
 from ..errors import ExitCode, SearchkitError, Terminated
 from ..output import Format, Style, safe
+from ..results import Filters
+from ..vocabulary import Kind, SortKey
 from . import _progress
 
 if TYPE_CHECKING:
@@ -89,6 +91,33 @@ LockTimeoutOpt = Annotated[
 FormatOpt = Annotated[
     Format, typer.Option("--format", "-f", help="auto: pretty on a terminal, lines when piped.")
 ]
+
+# The filters `search`, `save` and `cited` share (a command whose filters mean something
+# narrower says so in its docstring), and the one place that turns them into Filters.
+ProviderOpt = Annotated[list[str] | None, typer.Option(
+    "--provider", help="Only this outlet (name words or domain); repeatable.")]
+TopicOpt = Annotated[list[str] | None, typer.Option(
+    "--topic", help="Only this topic (exact, any case); repeatable.")]
+KindOpt = Annotated[list[Kind] | None, typer.Option(
+    "--kind", help="Only clippings or related articles.")]
+SinceOpt = Annotated[str | None, typer.Option(
+    "--since", help="From this date (2021, 2021-05, 2021-05-05) or span back (7d, 2w, 6m, "
+                    "1y).")]
+UntilOpt = Annotated[str | None, typer.Option(
+    "--until", help="Up to the end of this date, or a span back from now.")]
+MinQualityOpt = Annotated[int | None, typer.Option(
+    "--min-quality", min=0, max=100, help="Only entries with at least this quality.")]
+SortOpt = Annotated[SortKey, typer.Option(
+    "--sort", help="relevance, date (oldest first), -date (newest first), quality.")]
+
+
+def make_filters(provider: list[str] | None = None, topic: list[str] | None = None,
+            kind: list[Kind] | None = None, since: str | None = None,
+            until: str | None = None, min_quality: int | None = None) -> Filters:
+    """The Filters the filter options above ask for."""
+    return Filters(providers=tuple(provider or ()), topics=tuple(topic or ()),
+                   kinds=tuple(k.value for k in kind or ()), since=since, until=until,
+                   min_quality=min_quality)
 
 
 def _show_version(value: bool) -> None:

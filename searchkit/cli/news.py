@@ -9,17 +9,22 @@ import typer
 from .. import config, output, records
 from ..errors import ExitCode
 from ..output import Format
-from ..results import Filters
 from ._common import (
     Color,
     ColorOpt,
     DebugOpt,
     FormatOpt,
     IndexOpt,
+    MinQualityOpt,
+    ProviderOpt,
     QuietOpt,
     SeedsOpt,
+    SinceOpt,
+    TopicOpt,
+    UntilOpt,
     engine_for,
     err,
+    make_filters,
     paths,
     resolve_format,
     seconds,
@@ -36,17 +41,11 @@ def cited_cmd(
     query_text: QueryArg = "",
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Articles to show.")
                      ] = 10,
-    provider: Annotated[list[str] | None, typer.Option(
-        "--provider", help="Only clippings from this outlet; repeatable.")] = None,
-    topic: Annotated[list[str] | None, typer.Option(
-        "--topic", help="Only clippings with this topic; repeatable.")] = None,
-    since: Annotated[str | None, typer.Option(
-        "--since", help="Only clippings from this date (2021, 2021-05, 7d, ...).")] = None,
-    until: Annotated[str | None, typer.Option(
-        "--until", help="Only clippings up to the end of this date.")] = None,
-    min_quality: Annotated[int | None, typer.Option(
-        "--min-quality", min=0, max=100, help="Only clippings with at least this quality.")
-    ] = None,
+    provider: ProviderOpt = None,
+    topic: TopicOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    min_quality: MinQualityOpt = None,
     timeout: Annotated[float, typer.Option(
         "--timeout", min=0, callback=seconds,
         help="Seconds the count may take (0: no limit).")] = 5.0,
@@ -58,16 +57,17 @@ def cited_cmd(
     debug: DebugOpt = False,
 ) -> None:
     """The articles cited by the most clippings (each citing clipping counts once), among
-    the clippings that match QUERY and the filters (no query: all): exit 0 with some, 1
-    without, 2 on errors."""
+    the clippings that match QUERY and the filters (no query: all; the filters apply to
+    the citing clippings, not to the articles): exit 0 with some, 1 without, 2 on
+    errors."""
     shown = resolve_format(fmt)
     if shown not in _FORMATS:
         usage("cited writes --format pretty, lines or json")
     index_dir, folder = paths(index, seeds)
     engine = engine_for(index_dir)
     _refresh(engine, folder, config.DEFAULT_QUICK_CHECK_FILES, quiet)
-    filters = Filters(providers=tuple(provider or ()), topics=tuple(topic or ()),
-                      since=since, until=until, min_quality=min_quality)
+    filters = make_filters(provider, topic, since=since, until=until,
+                           min_quality=min_quality)
     results = engine.cited(query_text, filters=filters, limit=limit, timeout=timeout or None)
     if shown is Format.json:
         write(output.dumps(records.cited_record(results)))

@@ -15,20 +15,28 @@ from .. import formats, output
 from ..engine import Engine, SearchRequest
 from ..errors import ExitCode, SavedSearchError, SearchkitError
 from ..output import Format
-from ..results import Filters, SearchResults
+from ..results import SearchResults
 from ..saved import SavedSearch, SavedStore, check_name
-from ..vocabulary import Kind, SortKey
+from ..vocabulary import SortKey
 from ._common import (
     Color,
     ColorOpt,
     DebugOpt,
     FormatOpt,
     IndexOpt,
+    KindOpt,
+    MinQualityOpt,
+    ProviderOpt,
     QuietOpt,
     SeedsOpt,
+    SinceOpt,
+    SortOpt,
+    TopicOpt,
+    UntilOpt,
     engine_for,
     err,
     exit_status,
+    make_filters,
     note,
     path_root,
     paths,
@@ -62,22 +70,13 @@ def _when(when: dt.datetime | None) -> str:
 def save_cmd(
     name: NameArg,
     query_text: Annotated[str, typer.Argument(help="The query, as for `search`.")] = "",
-    provider: Annotated[list[str] | None, typer.Option(
-        "--provider", help="Only this outlet (name words or domain); repeatable.")] = None,
-    topic: Annotated[list[str] | None, typer.Option(
-        "--topic", help="Only this topic (exact, any case); repeatable.")] = None,
-    kind: Annotated[list[Kind] | None, typer.Option(
-        "--kind", help="Only clippings or related articles.")] = None,
-    since: Annotated[str | None, typer.Option(
-        "--since", help="From this date, or a span back from each run (7d, 2w).")] = None,
-    until: Annotated[str | None, typer.Option(
-        "--until", help="Up to the end of this date, or a span back from each run.")] = None,
-    min_quality: Annotated[int | None, typer.Option(
-        "--min-quality", min=0, max=100, help="Only entries with at least this quality.")
-    ] = None,
-    sort: Annotated[SortKey, typer.Option(
-        "--sort", help="The order `new` prints in: relevance, date, -date, quality.")
-    ] = SortKey.relevance,
+    provider: ProviderOpt = None,
+    topic: TopicOpt = None,
+    kind: KindOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    min_quality: MinQualityOpt = None,
+    sort: SortOpt = SortKey.relevance,
     literal: Annotated[bool, typer.Option(
         "--literal", help="Search the words as typed: no operators or fields.")] = False,
     since_now: Annotated[bool, typer.Option(
@@ -92,11 +91,10 @@ def save_cmd(
     seeds: SeedsOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Save a search under NAME, for `searchkit new NAME`."""
+    """Save a search under NAME, for `searchkit new NAME`: --sort is the order `new`
+    prints in, and a span (--since 7d) counts back from each run."""
     check_name(name)
-    filters = Filters(providers=tuple(provider or ()), topics=tuple(topic or ()),
-                      kinds=tuple(k.value for k in kind or ()), since=since, until=until,
-                      min_quality=min_quality)
+    filters = make_filters(provider, topic, kind, since, until, min_quality)
     if not query_text.strip() and not filters.active:
         usage("give a query or a filter to save (an empty search matches nothing)")
     index_dir, _ = paths(index, seeds)

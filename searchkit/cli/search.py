@@ -15,14 +15,13 @@ from .. import config, formats, output, records
 from ..engine import Engine, SearchRequest
 from ..errors import ExitCode, SearchkitError
 from ..output import Format
-from ..results import Filters, SearchResults
+from ..results import SearchResults
 from ..timeline import Bucket
 from ..vocabulary import (
     DEFAULT_TIMEOUT,
     FACET_NAMES,
     FIELDS,
     MAX_BATCH_LINE_BYTES,
-    Kind,
     SortKey,
 )
 from ._common import (
@@ -32,14 +31,22 @@ from ._common import (
     EngineOpt,
     FormatOpt,
     IndexOpt,
+    KindOpt,
+    MinQualityOpt,
     OpenSearchCaOpt,
     OpenSearchIndexOpt,
     OpenSearchUrlOpt,
+    ProviderOpt,
     QuietOpt,
     SeedsOpt,
+    SinceOpt,
+    SortOpt,
+    TopicOpt,
+    UntilOpt,
     VersionOpt,
     engine_for,
     err,
+    make_filters,
     note,
     path_root,
     paths,
@@ -147,23 +154,13 @@ def search_cmd(
                      ] = False,
     null: Annotated[bool, typer.Option(
         "-0", "--null", help="Print matching file paths separated by NUL.")] = False,
-    provider: Annotated[list[str] | None, typer.Option(
-        "--provider", help="Only this outlet (name words or domain); repeatable.")] = None,
-    topic: Annotated[list[str] | None, typer.Option(
-        "--topic", help="Only this topic (exact, any case); repeatable.")] = None,
-    kind: Annotated[list[Kind] | None, typer.Option(
-        "--kind", help="Only clippings or related articles.")] = None,
-    since: Annotated[str | None, typer.Option(
-        "--since", help="From this date (2021, 2021-05, 2021-05-05) or span back (7d, 2w, "
-                        "6m, 1y).")] = None,
-    until: Annotated[str | None, typer.Option(
-        "--until", help="Up to the end of this date, or a span back from now.")] = None,
-    min_quality: Annotated[int | None, typer.Option(
-        "--min-quality", min=0, max=100, help="Only entries with at least this quality.")
-    ] = None,
-    sort: Annotated[SortKey, typer.Option(
-        "--sort", help="relevance, date (oldest first), -date (newest first), quality.")
-    ] = SortKey.relevance,
+    provider: ProviderOpt = None,
+    topic: TopicOpt = None,
+    kind: KindOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    min_quality: MinQualityOpt = None,
+    sort: SortOpt = SortKey.relevance,
     facets: Annotated[str | None, typer.Option(
         "--facets", help="Count all hits by provider,topic,year,kind.",
         autocompletion=complete_facets)] = None,
@@ -221,11 +218,7 @@ def search_cmd(
                                                  Format.paths, *output.DOCUMENTS)
                                  or batch is not None):
         usage("--timeline needs --format pretty, lines or json")
-    filters = Filters(
-        providers=tuple(provider or ()), topics=tuple(topic or ()),
-        kinds=tuple(k.value for k in kind or ()), since=since, until=until,
-        min_quality=min_quality,
-    )
+    filters = make_filters(provider, topic, kind, since, until, min_quality)
     if every and limit is not None:
         usage("--all shows every match; leave out -n/--limit, or --all")
     shown = Format.paths if null else resolve_format(fmt)
