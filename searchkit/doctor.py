@@ -31,7 +31,7 @@ from typing import Any
 
 from . import documents
 from .errors import ClippingError, FileVanishedError
-from .loading import PARALLEL_THRESHOLD, Progress, init_worker, sigint_blocked
+from .loading import Progress, map_files, read_listed
 from .scan import scan
 
 
@@ -167,41 +167,16 @@ def _check_many(folder: str, rels: Sequence[str], now: dt.datetime, workers: int
     """Check ``rels`` in order, in worker processes for large folders (as ``index``
     loads them: see :func:`searchkit.loading.load_many`)."""
     root = os.path.realpath(folder)  # once: a file whose real path leaves it is refused
-    tasks = [(folder, root, rel, now) for rel in rels]
-    total = len(tasks)
-    if workers > 1 and total >= PARALLEL_THRESHOLD:
-        from concurrent.futures import ProcessPoolExecutor
-
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=init_worker,
-                                   initargs=(os.getpid(), ()))
-        try:
-            with sigint_blocked():  # the workers are forked here: none can die half-made
-                results = pool.map(_check_task, tasks, chunksize=64)
-            for done, result in enumerate(results, 1):
-                if progress:
-                    progress(done, total)
-                yield result
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-        return
-    for done, task in enumerate(tasks, 1):
-        if progress:
-            progress(done, total)
-        yield _check_task(task)
+    return map_files(_check_task, [(folder, root, rel, now) for rel in rels], progress,
+                     workers)
 
 
 def _check_task(task: tuple[str, str, str, dt.datetime]) -> _FileResult:
     """One file, read as :func:`searchkit.loading.load_many` reads it. Runs in workers;
     never raises for one bad file."""
     folder, root, rel, now = task
-    path = os.path.join(folder, rel)
     try:
-        if documents.is_escaped_path(rel) and not os.path.lexists(path):
-            raise ClippingError(rel, None, "file name has control characters or bytes that "
-                                "are not UTF-8 (shown as \\xNN); rename the file")
-        if not os.path.realpath(path).startswith(root.rstrip(os.sep) + os.sep):  # moved out
-            raise ClippingError(rel, None, "now a link to outside the folder; skipped")
-        data, _ = documents.read_file(path, rel)
+        data, _ = read_listed(folder, root, rel)
         return _check_bytes(data, rel, now)
     except FileVanishedError:  # deleted since the scan: nothing to lint
         return _FileResult(rel, ())

@@ -10,7 +10,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from .entries import entries_for
 from .errors import ClippingError, FileVanishedError
@@ -18,6 +18,8 @@ from .scan import stamp_text
 
 PARALLEL_THRESHOLD = 400  # files to parse before a second process pays for itself
 Progress = Callable[[int, int], None]  # (files done, files in all)
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def _load_one(task: tuple[str, str]) -> tuple[str, list[dict[str, Any]] | str, str]:
@@ -30,15 +32,8 @@ def _load_one(task: tuple[str, str]) -> tuple[str, list[dict[str, Any]] | str, s
     folder, rel = task
     from . import documents
 
-    path = os.path.join(folder, rel)
     try:
-        if documents.is_escaped_path(rel) and not os.path.lexists(path):
-            raise ClippingError(rel, None, "file name has control characters or bytes that "
-                                "are not UTF-8 (shown as \\xNN); rename the file")
-        root, real = os.path.realpath(folder), os.path.realpath(path)
-        if not real.startswith(root.rstrip(os.sep) + os.sep):  # a link changed since scan
-            raise ClippingError(rel, None, "now a link to outside the folder; skipped")
-        data, st = documents.read_file(path, rel)
+        data, st = read_listed(folder, os.path.realpath(folder), rel)
         stamp = documents.stamp_of(data, st)
         clip = documents.parse_bytes(data, rel)
         return rel, entries_for(clip, stamp_text(stamp)), stamp.sha1
@@ -51,6 +46,23 @@ def _load_one(task: tuple[str, str]) -> tuple[str, list[dict[str, Any]] | str, s
                      "please report it"), ""
 
 
+def read_listed(folder: str, root: str, rel: str) -> tuple[bytes, os.stat_result]:
+    """The bytes (and stat) of the scanned file ``rel`` under ``folder`` (whose real path
+    is ``root``), as :func:`documents.read_file` reads them, after the checks a file
+    found by the scan needs: a file name that could not be decoded is refused with a
+    fix, and so is a path whose real path has left the folder since the scan (a link
+    changed). ClippingError or FileVanishedError, as read_file raises them."""
+    from . import documents
+
+    path = os.path.join(folder, rel)
+    if documents.is_escaped_path(rel) and not os.path.lexists(path):
+        raise ClippingError(rel, None, "file name has control characters or bytes that "
+                            "are not UTF-8 (shown as \\xNN); rename the file")
+    if not os.path.realpath(path).startswith(root.rstrip(os.sep) + os.sep):  # moved out
+        raise ClippingError(rel, None, "now a link to outside the folder; skipped")
+    return documents.read_file(path, rel)
+
+
 def load_many(folder: str, rels: Sequence[str], progress: Progress | None,
                workers: int, inherited_fds: Sequence[int] = ()
                ) -> Generator[tuple[str, list[dict[str, Any]] | str, str], None, None]:
@@ -61,7 +73,16 @@ def load_many(folder: str, rels: Sequence[str], progress: Progress | None,
     Workers ignore SIGINT (the parent cancels), exit when the parent dies, and pending
     work is cancelled when the caller stops early.
     """
-    tasks = [(folder, rel) for rel in rels]
+    yield from map_files(_load_one, [(folder, rel) for rel in rels], progress, workers,
+                         inherited_fds)
+
+
+def map_files(work: Callable[[T], R], tasks: Sequence[T], progress: Progress | None,
+              workers: int, inherited_fds: Sequence[int] = ()) -> Iterator[R]:
+    """``work`` on each task, results in order, in worker processes (see
+    :func:`init_worker`) when there are ``workers`` and PARALLEL_THRESHOLD tasks or
+    more; ``progress`` after each result. ``work`` is a module-level function (workers
+    get it pickled) that never raises for one file. Stopping early cancels the rest."""
     total = len(tasks)
     if workers > 1 and total >= PARALLEL_THRESHOLD:
         from concurrent.futures import ProcessPoolExecutor
@@ -70,7 +91,7 @@ def load_many(folder: str, rels: Sequence[str], progress: Progress | None,
                                    initargs=(os.getpid(), tuple(inherited_fds)))
         try:
             with sigint_blocked():  # the workers are forked here: none can die half-made
-                results = pool.map(_load_one, tasks, chunksize=64)
+                results = pool.map(work, tasks, chunksize=64)
             for done, result in enumerate(results, 1):
                 if progress:
                     progress(done, total)
@@ -81,7 +102,7 @@ def load_many(folder: str, rels: Sequence[str], progress: Progress | None,
     for done, task in enumerate(tasks, 1):
         if progress:
             progress(done, total)
-        yield _load_one(task)
+        yield work(task)
 
 
 @contextlib.contextmanager
