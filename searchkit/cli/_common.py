@@ -265,6 +265,13 @@ def paths(index: str | None, seeds: str | None) -> tuple[str, str]:
     return str(cfg.index_dir), str(cfg.seeds_dir)
 
 
+def open_index(index: str | None, seeds: str | None) -> tuple["Engine", str]:
+    """(the engine behind the index, the clippings folder), as :func:`resolve` finds
+    them: what a command that reads an index starts with."""
+    index_dir, folder = paths(index, seeds)
+    return engine_for(index_dir), folder
+
+
 def engine_for(index_dir: str) -> "Engine":
     """The engine behind the index at ``index_dir`` (the one seam commands call)."""
     from ..engine import open_engine

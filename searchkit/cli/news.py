@@ -22,10 +22,9 @@ from ._common import (
     SinceOpt,
     TopicOpt,
     UntilOpt,
-    engine_for,
     err,
     make_filters,
-    paths,
+    open_index,
     resolve_format,
     seconds,
     style,
@@ -63,8 +62,7 @@ def cited_cmd(
     shown = resolve_format(fmt)
     if shown not in _FORMATS:
         usage("cited writes --format pretty, lines or json")
-    index_dir, folder = paths(index, seeds)
-    engine = engine_for(index_dir)
+    engine, folder = open_index(index, seeds)
     _refresh(engine, folder, config.DEFAULT_QUICK_CHECK_FILES, quiet)
     filters = make_filters(provider, topic, since=since, until=until,
                            min_quality=min_quality)
@@ -107,8 +105,7 @@ def has_cmd(
             given.append(url.strip())
     given = list(dict.fromkeys(given))
     problems = {url: why for url in given if (why := url_problem(url)) is not None}
-    index_dir, folder = paths(index, seeds)
-    engine = engine_for(index_dir)
+    engine, folder = open_index(index, seeds)
     _refresh(engine, folder, config.DEFAULT_QUICK_CHECK_FILES, quiet)
     found = {f.url: f for f in engine.lookup([u for u in given if u not in problems])}
     for url, why in problems.items():

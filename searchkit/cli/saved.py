@@ -33,13 +33,12 @@ from ._common import (
     SortOpt,
     TopicOpt,
     UntilOpt,
-    engine_for,
     err,
     exit_status,
     make_filters,
     note,
+    open_index,
     path_root,
-    paths,
     resolve_format,
     style,
     terminal_width,
@@ -97,8 +96,7 @@ def save_cmd(
     filters = make_filters(provider, topic, kind, since, until, min_quality)
     if not query_text.strip() and not filters.active:
         usage("give a query or a filter to save (an empty search matches nothing)")
-    index_dir, _ = paths(index, seeds)
-    engine = engine_for(index_dir)
+    engine, _ = open_index(index, seeds)
     _require_index(engine)
     now = dt.datetime.now(dt.timezone.utc)
     search = SavedSearch(name=name, query=query_text, filters=filters, sort=sort.value,
@@ -117,16 +115,14 @@ def save_cmd(
 def unsave_cmd(name: NameArg, quiet: QuietOpt = False, index: IndexOpt = None,
                seeds: SeedsOpt = None, debug: DebugOpt = False) -> None:
     """Forget the saved search NAME (exit 2 when there is none)."""
-    index_dir, _ = paths(index, seeds)
-    _store(engine_for(index_dir)).remove(name)
+    _store(open_index(index, seeds)[0]).remove(name)
     note(f"Removed the saved search {name!r}.", quiet)
 
 
 def saved_cmd(fmt: FormatOpt = Format.auto, index: IndexOpt = None, seeds: SeedsOpt = None,
               debug: DebugOpt = False) -> None:
     """List the saved searches: query, last run and counts (matches now, new then)."""
-    index_dir, _ = paths(index, seeds)
-    engine = engine_for(index_dir)
+    engine, _ = open_index(index, seeds)
     every = _store(engine).load()
     rows: list[dict[str, Any]] = []
     for s in every.values():
@@ -184,8 +180,7 @@ def new_cmd(
     if every and shown in (Format.atom, Format.csl_json):
         usage(f"--format {shown.value} writes one document per saved search; "
               "give a NAME instead of --all")
-    index_dir, folder = paths(index, seeds)
-    engine = engine_for(index_dir)
+    engine, folder = open_index(index, seeds)
     store = _store(engine)
     searches = list(store.load().values()) if every else [store.get(name or "")]
     if every and not searches:

@@ -44,12 +44,11 @@ from ._common import (
     TopicOpt,
     UntilOpt,
     VersionOpt,
-    engine_for,
     err,
     make_filters,
     note,
+    open_index,
     path_root,
-    paths,
     progress,
     resolve_format,
     seconds,
@@ -233,8 +232,7 @@ def search_cmd(
     hint_fallback = fallback is None  # when no fallback was asked for or refused
     if fallback is None:  # partial matches are for people; programs get whole matches
         fallback = shown is Format.pretty and not count and batch is None
-    index_dir, folder = paths(index, seeds)
-    engine = engine_for(index_dir)
+    engine, folder = open_index(index, seeds)
     if refresh:
         quick = None if full_check or quick_check_files == 0 else quick_check_files
         _refresh(engine, folder, quick, quiet)

@@ -20,10 +20,9 @@ from ._common import (
     OpenSearchIndexOpt,
     OpenSearchUrlOpt,
     SeedsOpt,
-    engine_for,
     err,
+    open_index,
     path_root,
-    paths,
     resolve_format,
     style,
     terminal_width,
@@ -51,14 +50,14 @@ def show_cmd(
     use_engine(engine_kind, opensearch_url, opensearch_index, opensearch_ca)
     from .. import documents
 
-    index_dir, folder = paths(index, seeds)
-    hit = engine_for(index_dir).entry(entry_id)
+    engine, folder = open_index(index, seeds)
+    hit = engine.entry(entry_id)
     clip = None
     try:
         clip = documents.load_file(os.path.join(folder, hit.path), folder)
     except ClippingError as exc:
         err(f"Note: showing the indexed copy; the file cannot be read now ({exc}).")
-    record = records.entry_record(hit, clip, engine_for(index_dir).cited_by(entry_id))
+    record = records.entry_record(hit, clip, engine.cited_by(entry_id))
     if fmt is Format.json:
         write(output.dumps(record))
     else:
@@ -80,8 +79,8 @@ def similar_cmd(
 ) -> None:
     """Entries most similar to one entry (more-like-this on its title and excerpt)."""
     use_engine(engine_kind, opensearch_url, opensearch_index, opensearch_ca)
-    index_dir, folder = paths(index, seeds)
-    results = engine_for(index_dir).similar(entry_id, limit=limit)
+    engine, folder = open_index(index, seeds)
+    results = engine.similar(entry_id, limit=limit)
     shown = resolve_format(fmt)
     width = terminal_width() if shown is Format.pretty else 0
     write(output.render_results(results, shown, style(color), root=path_root(folder),

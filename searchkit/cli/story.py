@@ -15,8 +15,7 @@ from ._common import (
     FormatOpt,
     IndexOpt,
     SeedsOpt,
-    engine_for,
-    paths,
+    open_index,
     resolve_format,
     style,
     write,
@@ -36,8 +35,7 @@ def story_cmd(
 ) -> None:
     """List a story's entries oldest first: date, outlet, title, id, and how long after
     the first report each came."""
-    index_dir, _ = paths(index, seeds)
-    found = engine_for(index_dir).story(story_id)
+    found = open_index(index, seeds)[0].story(story_id)
     shown = resolve_format(fmt)
     if shown is Format.json:
         write(output.dumps(story_record(found)))
