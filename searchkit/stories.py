@@ -239,15 +239,21 @@ def _cluster(nodes: Sequence[_Node], links: list[tuple[float, int, int]]) -> lis
     return list(groups.values())
 
 
-def group(items: Sequence[Item]) -> dict[str, str]:
-    """Entry key -> story id for ``items`` alone, from scratch (no table): the
-    method, for measuring it (document frequencies over ``items``)."""
+def _nodes(items: Sequence[Item]) -> tuple[list[_Node], Counter[str]]:
+    """``items`` as nodes to cluster, each weighted by the document frequencies over
+    ``items`` alone, and those frequencies (word -> entries holding it)."""
     bags = [words(it.title, it.excerpt) for it in items]
     df: Counter[str] = Counter()
     for bag in bags:
         df.update(bag.keys())
-    nodes = [_Node(it.key, it.published, it.canonical, bag, _vector(bag, df, len(items)))
-             for it, bag in zip(items, bags, strict=True)]
+    return [_Node(it.key, it.published, it.canonical, bag, _vector(bag, df, len(items)))
+            for it, bag in zip(items, bags, strict=True)], df
+
+
+def group(items: Sequence[Item]) -> dict[str, str]:
+    """Entry key -> story id for ``items`` alone, from scratch (no table): the
+    method, for measuring it (document frequencies over ``items``)."""
+    nodes, _ = _nodes(items)
     out: dict[str, str] = {}
     for members in _cluster(nodes, _links(nodes)):
         first = min(members, key=lambda i: _age(nodes[i].published, nodes[i].key))
@@ -398,16 +404,11 @@ def _build(db: sqlite3.Connection, items: Sequence[Item], previous: str | None) 
     db.executescript(_SCHEMA.replace(";", ";\n"))
     db.execute("BEGIN")  # executescript committed
     db.execute("INSERT INTO meta VALUES ('version', ?)", (str(FORMAT_VERSION),))
-    bags = [words(it.title, it.excerpt) for it in items]
-    df: Counter[str] = Counter()
-    for bag in bags:
-        df.update(bag.keys())
-    nodes = [_Node(it.key, it.published, it.canonical, bag, _vector(bag, df, len(items)))
-             for it, bag in zip(items, bags, strict=True)]
+    nodes, df = _nodes(items)
     ids = _assign(nodes, _cluster(nodes, _links(nodes)), _old_ids(previous), set())
     db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (
         (it.key, it.path, ids[it.key], it.published, it.provider, it.title, it.canonical,
-         _pack(bag)) for it, bag in zip(items, bags, strict=True)))
+         _pack(node.bag)) for it, node in zip(items, nodes, strict=True)))
     db.executemany("INSERT INTO df VALUES (?, ?)", df.items())
 
 
