@@ -144,10 +144,14 @@ def seeds_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch,
-               tmp_path_factory: pytest.TempPathFactory) -> None:
-    for var in ("SEARCHKIT_INDEX", "SEARCHKIT_SEEDS", "NO_COLOR"):
-        monkeypatch.delenv(var, raising=False)
-    # Never the real user's config folder (where `searchkit index` records the default
-    # index): each test gets an empty one, and so do the subprocesses it starts.
-    monkeypatch.setenv("SEARCHKIT_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
+def _clean_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    # A MonkeyPatch of its own: a test that calls `monkeypatch.undo()` on the shared one
+    # (to end a fault it injected) must not also undo these, or its next `searchkit
+    # index` would record its tmp index in the real user's config folder.
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("SEARCHKIT_INDEX", "SEARCHKIT_SEEDS", "NO_COLOR"):
+            mp.delenv(var, raising=False)
+        # Never the real user's config folder (where `searchkit index` records the
+        # default index): each test gets an empty one, and so do its subprocesses.
+        mp.setenv("SEARCHKIT_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
+        yield
