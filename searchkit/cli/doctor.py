@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .. import doctor, output
+from .. import output
 from ..errors import ExitCode
 from . import _common, _progress
 from ._common import (
@@ -47,6 +47,8 @@ def doctor_cmd(
     # writing) when no folder is named, to read which folder it was built from.
     target = folder or (seeds if seeds else paths(index, None)[1])
     show_progress = not quiet and _common.stderr_is_terminal()
+    from .. import doctor  # the loader and its workers: only for this command
+
     checkup = doctor.check_folder(
         target, progress=_progress.bar(label="checking") if show_progress else None)
     if fmt is DoctorFormat.json:
