@@ -9,7 +9,8 @@
   (:data:`MARKER`) when indexing first uses it. Only a new or empty folder, a marked
   one, or an index of an earlier release (nothing in it but names searchkit writes)
   is used; anything else is refused, so a mistyped ``--index`` cannot touch a
-  folder of the user's files.
+  folder of the user's files. An unmarked folder that is not empty is adopted
+  only when its table of contents opens as a searchkit index.
 * **Deletion** (:func:`deletable`, :func:`remove`): clean-up removes only names
   searchkit itself writes -- Whoosh's, matched strictly (segment ids are 16
   characters of ``[0-9a-z]``, extensions are the ones Whoosh's codec writes) -- and
@@ -32,8 +33,15 @@ import re
 import stat
 from collections.abc import Iterable
 
-from ..errors import ConfigError, ForeignIndexFolderError, OverlappingFoldersError, UnsafeIndexError
+from ..errors import (
+    ConfigError,
+    ForeignIndexFolderError,
+    OverlappingFoldersError,
+    SearchkitError,
+    UnsafeIndexError,
+)
 from ..saved import SAVED_FILE  # saved searches and their checkpoints (searchkit.saved)
+from . import schema
 
 INDEX_NAME = "MAIN"  # Whoosh's default index name: _MAIN_N.toc, MAIN_<segment>.*
 LOCK_NAME = f"{INDEX_NAME}_WRITELOCK"
@@ -112,7 +120,14 @@ def check_trusted(index_dir: str | os.PathLike[str]) -> None:
             index_s, what,
             f"run `chmod go-w {index_s}` if its contents are yours, or rebuild it elsewhere")
     bad: list[tuple[str, str]] = []
-    for path, entry in _entries(index_s):
+    for path, within, entry in _entries(index_s):
+        # what Whoosh may open: the folder's own entries and its temporary folders'
+        kind = _kind(entry, top=not within) if not within or TEMP_DIR.match(within) else ""
+        if kind:  # checked first: reported alone, with its own fix
+            raise UnsafeIndexError(
+                index_s, f"{path} {kind}",
+                "remove it (an index folder holds only regular files searchkit writes), "
+                "or rebuild the index in a new folder (--index)")
         problem = _untrusted(entry)
         if problem:
             bad.append((path, problem))
@@ -130,19 +145,40 @@ def check_trusted(index_dir: str | os.PathLike[str]) -> None:
     raise UnsafeIndexError(index_s, f"{path} {problem}{more}", fix)
 
 
-def _entries(folder: str) -> Iterable[tuple[str, os.stat_result]]:
-    """Every entry of ``folder`` and of the folders in it (one level), stat'ed."""
+def _entries(folder: str) -> Iterable[tuple[str, str, os.stat_result]]:
+    """Every entry of ``folder`` and of the folders in it (one level), lstat'ed (a
+    symbolic link is reported as itself, never followed), as (path, name of the
+    folder it is in -- "" for ``folder`` itself --, stat)."""
     for name in sorted(_listdir(folder)):
         path = os.path.join(folder, name)
         try:
-            st = os.stat(path)
+            st = os.lstat(path)
         except OSError:
-            continue  # gone meanwhile (a concurrent commit), or a dangling link
-        yield path, st
+            continue  # gone meanwhile (a concurrent commit)
+        yield path, "", st
         if stat.S_ISDIR(st.st_mode):
             for sub in sorted(_listdir(path)):
                 with contextlib.suppress(OSError):
-                    yield os.path.join(path, sub), os.stat(os.path.join(path, sub))
+                    yield os.path.join(path, sub), name, os.lstat(os.path.join(path, sub))
+
+
+def _kind(st: os.stat_result, *, top: bool) -> str:
+    """Why an entry is not something an index folder holds: anything but a regular
+    file, or a folder directly in the index folder (a writer's temporary folder).
+    A link could lead a reader to a file anyone can write; a named pipe or device
+    would hang or misdirect every reading command."""
+    mode = st.st_mode
+    if stat.S_ISREG(mode):
+        return ""
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "" if top else "is a folder inside a temporary folder"
+    if stat.S_ISFIFO(mode):
+        return "is a named pipe, not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not a regular file"
+    return "is a device, not a regular file"
 
 
 def _untrusted(st: os.stat_result) -> str:
@@ -198,10 +234,31 @@ def claim(index_dir: str | os.PathLike[str]) -> None:
     foreign = [name for name in names if not _own_entry(index_s, name)]
     if foreign:
         raise ForeignIndexFolderError(index_s, foreign)
+    if names and not _reads_as_ours(index_s):
+        # Names alone prove nothing: a folder whose table of contents is not a
+        # searchkit index's is refused before anything in it could be rebuilt over.
+        raise ForeignIndexFolderError(
+            index_s, names, "it is not marked and holds no table of contents readable "
+                            "as a searchkit index")
     try:
         write_marker(index_s)
     except OSError:
         pass  # (a read-only folder) unmarked, nothing in it is removed; marked next time
+
+
+def _reads_as_ours(folder: str) -> bool:
+    """True when ``folder`` holds a table of contents that opens as a searchkit index
+    (of this or an earlier schema version). Call only after :func:`check_trusted`."""
+    from . import snapshot  # (snapshot imports this module)
+
+    try:
+        ix = snapshot.open_index(folder)
+    except SearchkitError:
+        return False
+    try:
+        return schema.version_of(ix.schema) is not None
+    finally:
+        ix.close()
 
 
 def _own_entry(folder: str, name: str) -> bool:

@@ -397,6 +397,86 @@ def test_a_writable_temporary_folder_is_refused(clips: Path, tmp_path: Path) -> 
     assert code == 2 and f"{ix / 'MAIN.tmp'} is writable by every user (mode 0777)" in err
 
 
+def test_an_unmarked_folder_with_an_unreadable_toc_is_refused_and_kept(
+        clips: Path, tmp_path: Path) -> None:
+    """The reported case: an unmarked folder of Whoosh-like names was adopted, its
+    unreadable TOC triggered a rebuild, and both of the user's files were deleted."""
+    ix = tmp_path / "ix"
+    ix.mkdir(mode=0o700)
+    (ix / "_MAIN_1.toc").write_text("not a pickle\n")
+    (ix / "MAIN_0123456789abcdef.seg").write_text("mine\n")
+    before = tree(ix)
+    for args in (["index", str(clips)], ["index", str(clips), "--rebuild"]):
+        code, out, err = cli(*args, "--index", str(ix))
+        assert (code, out) == (2, ""), args
+        assert err == (f"Error: index folder {ix} is not searchkit's (it is not marked and "
+                       "holds no table of contents readable as a searchkit index); use an "
+                       "empty or new folder for --index\n"), args
+        assert tree(ix) == before and not (ix / guard.MARKER).exists(), args
+    # names of ours without any table of contents: refused too
+    (ix / "_MAIN_1.toc").unlink()
+    code, _, err = cli("index", str(clips), "--index", str(ix))
+    assert code == 2 and "is not searchkit's" in err
+    assert tree(ix) == {"MAIN_0123456789abcdef.seg": b"mine\n"}
+
+
+def test_a_symlink_in_the_index_folder_is_refused_before_any_unpickling(
+        clips: Path, tmp_path: Path) -> None:
+    """The reported case: the trust check followed links, so a TOC linked to a file
+    in a world-writable folder was accepted and unpickled."""
+    ix = tmp_path / "ix"
+    indexer.update(clips, ix)
+    ran = tmp_path / "ran"
+    planted = _plant_toc(ix, ran)
+    public = tmp_path / "public"
+    public.mkdir()
+    os.chmod(public, 0o1777)
+    target = public / "evil.toc"
+    planted.rename(target)
+    os.chmod(target, 0o644)  # the file itself looks safe; its folder is not
+    planted.symlink_to(target)
+    for args in _commands(clips, ix):
+        code, out, err = cli(*args)
+        assert (code, out) == (2, ""), args
+        assert err == (f"Error: refusing to use the index at {ix}: {planted} is a symbolic "
+                       "link; an index holds pickled data that runs as code when read — "
+                       "remove it (an index folder holds only regular files searchkit "
+                       "writes), or rebuild the index in a new folder (--index)\n"), args
+    assert not ran.exists() and target.exists()
+    planted.unlink()  # the fix the message names
+    assert cli("search", "clipping", "--index", str(ix), "--no-refresh")[0] == 0
+    # a link inside a temporary folder is refused as well
+    (ix / "MAIN.tmp").mkdir(mode=0o700)
+    (ix / "MAIN.tmp" / f"{RUN}.run").symlink_to(target)
+    code, _, err = cli("index", str(clips), "--index", str(ix), "--rebuild")
+    assert code == 2 and f"{ix / 'MAIN.tmp' / (RUN + '.run')} is a symbolic link" in err
+    (ix / "MAIN.tmp" / f"{RUN}.run").unlink()
+    # the index folder itself may be a link, to a folder that passes the same checks
+    link = tmp_path / "link"
+    link.symlink_to(ix)
+    assert cli("search", "clipping", "--index", str(link), "--no-refresh")[0] == 0
+    os.chmod(ix, 0o777)
+    code, _, err = cli("search", "clipping", "--index", str(link), "--no-refresh")
+    assert code == 2 and "the folder is writable by every user (mode 0777)" in err
+    os.chmod(ix, 0o700)
+
+
+def test_a_named_pipe_in_the_index_folder_is_refused_not_waited_on(
+        clips: Path, tmp_path: Path) -> None:
+    """The reported case: a .pst replaced by a named pipe hung every reading command."""
+    ix = tmp_path / "ix"
+    indexer.update(clips, ix)
+    pst = ix / next(n for n in sorted(os.listdir(ix)) if n.endswith(".pst"))
+    pst.unlink()
+    os.mkfifo(pst, 0o600)
+    for args in _commands(clips, ix):
+        code, out, err = cli(*args)  # the check refuses before anything opens the pipe
+        assert (code, out) == (2, ""), args
+        assert err.startswith(f"Error: refusing to use the index at {ix}: {pst} is a named "
+                              "pipe, not a regular file; "), args
+        assert "remove it" in err and err.count("\n") == 1, args
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
                     reason="needs root to give a file to another user")
 @pytest.mark.parametrize("which", ["planted toc", "segment", "folder"])
