@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -34,6 +35,23 @@ DANGLING = "the link now points to nothing"
 LOOP = "the link now loops"
 NOT_A_FILE = "it is no longer a regular file"
 A_FOLDER = "it is now a folder"
+
+# Bidi controls (embeddings, overrides, isolates, marks): a name holding one displays
+# as another name ("Trojan Source"), and output that strips them would print a
+# different, possibly existing, file. Such a name is escaped like a control character.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def escaped_name(name: str) -> str:
+    r"""``name`` as the scan lists it: control characters and undecodable bytes as
+    :func:`~searchkit.documents.printable_path` shows them, bidi controls as their
+    UTF-8 bytes (``\xe2\x80\xae``); loading then refuses the file with a fix."""
+    if name.isprintable():
+        return name
+    from .documents import printable_path
+
+    return _BIDI.sub(lambda m: "".join(f"\\x{b:02x}" for b in m.group().encode()),
+                     printable_path(name))
 
 
 class Scan(dict[str, os.stat_result]):
@@ -79,11 +97,13 @@ def scan(folder: str | os.PathLike[str]) -> Scan:
     directory and each file (by device and inode) once, skips hidden entries and
     anything that is not a regular file (FIFOs, devices, directories named ``x.md``,
     dangling links, link loops), without ever opening it. A name with control
-    characters or bytes that are not UTF-8 is listed in its
-    :func:`~searchkit.documents.printable_path` form, which loading then reports.
+    characters, bidi controls or bytes that are not UTF-8 is listed in its
+    :func:`escaped_name` form, which loading then reports.
     A folder or file it cannot list or stat is recorded in ``failed`` (never
-    silently left out); one stat per file, one listing and one stat per folder, and
-    for a link the resolution of its target.
+    silently left out); a folder reached by several names (a link to it) fails once,
+    under its own relative path, and every name that reaches it is unseen. One stat
+    per file, one listing and one stat per folder, and for a link the resolution of
+    its target.
     """
     root = Path(folder)
     try:
@@ -99,13 +119,29 @@ def scan(folder: str | os.PathLike[str]) -> Scan:
     seen_files: dict[tuple[int, int], str] = {}
     seen_dirs: set[tuple[int, int]] = set()
     root_prefix = str(real_root) + os.sep
+    failed_dirs: set[str] = set()
+
+    def dir_failed(real_dir: str, rel_dir: str, exc: OSError) -> None:
+        """``real_dir``, reached as ``rel_dir``, cannot be listed: one failure under
+        its own relative path (not a link's), and both names unseen."""
+        found.dirs.pop(real_dir, None)
+        if real_dir not in failed_dirs:
+            failed_dirs.add(real_dir)
+            inner = os.path.relpath(real_dir, real_root)
+            own = "" if inner == "." else "/".join(
+                escaped_name(part) for part in inner.split(os.sep)) + "/"
+            found.fail(own, own.rstrip("/") or str(folder), "list", exc, real_dir)
+        if rel_dir not in found.unseen:
+            found.unseen.append(rel_dir)
+
     stack: list[tuple[str, str]] = [(str(real_root), "")]
     while stack:
         real_dir, rel_dir = stack.pop()
-        shown_dir = rel_dir.rstrip("/") or str(folder)
         try:
             dst = os.stat(real_dir)
             if (dst.st_dev, dst.st_ino) in seen_dirs:
+                if real_dir in failed_dirs and rel_dir not in found.unseen:
+                    found.unseen.append(rel_dir)  # another name for a folder not listed
                 continue
             seen_dirs.add((dst.st_dev, dst.st_ino))
             found.dirs[real_dir] = dst.st_mtime_ns
@@ -113,17 +149,13 @@ def scan(folder: str | os.PathLike[str]) -> Scan:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
             if exc.errno not in GONE:  # a folder that vanished since it was listed is gone
-                found.fail(rel_dir, shown_dir, "list", exc, real_dir)
-                found.dirs.pop(real_dir, None)
+                dir_failed(real_dir, rel_dir, exc)
             continue
         for entry in entries:
             name = entry.name
             if name.startswith("."):
                 continue
-            if not name.isprintable():  # control characters, undecodable bytes
-                from .documents import printable_path
-
-                name = printable_path(name)
+            name = escaped_name(name)  # control characters, bidi, undecodable bytes
             rel = f"{rel_dir}{name}"
             is_link = False
             try:
@@ -146,8 +178,7 @@ def scan(folder: str | os.PathLike[str]) -> Scan:
                     continue
                 if exc.errno == errno.EACCES and not is_link:
                     # the folder can be read but not searched (mode r without x)
-                    found.fail(rel_dir, shown_dir, "list", exc, real_dir)
-                    found.dirs.pop(real_dir, None)
+                    dir_failed(real_dir, rel_dir, exc)
                     break
                 try:
                     verb = "list" if entry.is_dir(follow_symlinks=False) else "read"

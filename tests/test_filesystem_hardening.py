@@ -295,6 +295,37 @@ def test_25_undecodable_and_control_names_are_skipped_with_a_message(
     assert (code, err) == (0, "") and "bad\\xff.md" in out and "\x1b" not in out
 
 
+BIDI = ["\u202e", "\u202a", "\u2066", "\u2069", "\u200e", "\u200f", "\u061c"]
+
+
+def test_25_bidi_controls_in_names_are_skipped_with_a_message(clips: Path,
+                                                              tmp_path: Path) -> None:
+    """A name with a bidi control would print (controls stripped) as another file."""
+    (clips / "good.md").write_bytes(clip("Good walrus"))
+    (clips / "evilcode.md").write_bytes(clip("Other walrus"))  # what a stripped name reads
+    for ch in BIDI:
+        (clips / f"evil{ch}code.md").write_bytes(clip("Oddly named walrus"))
+    (clips / "d\u202eir").mkdir()
+    (clips / "d\u202eir" / "inner.md").write_bytes(clip("Inner walrus"))
+
+    def escaped(ch: str) -> str:
+        return "".join(f"\\x{b:02x}" for b in ch.encode())
+
+    shown = sorted([f"evil{escaped(ch)}code.md" for ch in BIDI]
+                   + ["d\\xe2\\x80\\xaeir/inner.md"])
+    ix = str(tmp_path / "ix")
+    code, out, err = cli("index", str(clips), "--index", ix)
+    assert code == 4
+    assert sorted(err.splitlines()) == [f"{name}: {NAME_PROBLEM}" for name in shown]
+    assert ": 2 added, 0 updated, 0 deleted, 0 unchanged, 8 failed in " in out
+    for args in (["-f", "paths"], ["-0"]):
+        code, out, err = cli("search", "walrus", "--index", ix, *args)
+        assert (code, err) == (0, "")
+        printed = [p for p in re.split("[\n\0]", out) if p]
+        assert sorted(os.path.basename(p) for p in printed) == ["evilcode.md", "good.md"]
+        assert all(os.path.exists(p) for p in printed), printed
+
+
 @pytest.mark.slow
 def test_25_odd_names_in_a_subprocess(clips: Path, tmp_path: Path) -> None:
     _bad_name_corpus(clips)
@@ -456,6 +487,25 @@ def test_unreadable_subfolder_is_a_failure_and_keeps_its_clippings(
         assert json.loads(proc.stdout)["failed"] == [
             {"path": "sub", "error": "sub: cannot list: Permission denied"}]
     assert indexed(ix) == ["a.md", "new.md", "sub/b.md", "sub/c.md", "sub/deeper/d.md"]
+
+
+@pytest.mark.parametrize("link", ["alink", "zlink"])  # sorts before or after the folder
+def test_unreadable_subfolder_reached_by_a_link_keeps_its_clippings(
+        clips: Path, tmp_path: Path, link: str) -> None:
+    """Whichever name reaches a folder that cannot be listed first, the failure names
+    the folder itself and nothing under it (by either name) is taken for deleted."""
+    unprivileged.require_binding_modes(tmp_path)
+    for rel in ("a.md", "sub/s1.md", "sub/s2.md"):
+        (clips / rel).parent.mkdir(parents=True, exist_ok=True)
+        (clips / rel).write_bytes(clip(f"Heron {rel}"))
+    ix = tmp_path / "ix"
+    assert cli("index", str(clips), "--index", str(ix))[0] == 0
+    (clips / link).symlink_to("sub")
+    with unprivileged.chmodded(clips / "sub", 0):
+        proc = unprivileged_cli("index", str(clips), "--index", str(ix))
+        assert (proc.returncode, proc.stderr) == (4, "sub: cannot list: Permission denied\n")
+        assert ": 0 added, 0 updated, 0 deleted, 3 unchanged, 1 failed in " in proc.stdout
+    assert indexed(ix) == ["a.md", "sub/s1.md", "sub/s2.md"]
 
 
 def test_paths_longer_than_path_max_are_reported_not_skipped(clips: Path,

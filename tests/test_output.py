@@ -312,7 +312,7 @@ def test_rebuild_says_how_many_files_it_rebuilt(corpus: Corpus, tmp_path: Path) 
 
 
 def test_bidi_controls_never_reach_the_output(corpus: Corpus, tmp_path: Path) -> None:
-    name = "invoice\u202etxt.md"
+    name = "invoice.md"  # a bidi control in a file name is refused (test_filesystem_hardening)
     corpus.add(name, title="Budget \u202ereversed\u202c \u2066isolated\u2069 \u200ftitle",
                excerpt="budget \u202aembedded\u202c text", webUrl="https://x.com/\u202eevil")
     ix = ["--index", str(tmp_path / "ix"), "--seeds", str(corpus.root)]
@@ -328,7 +328,7 @@ def test_bidi_controls_never_reach_the_output(corpus: Corpus, tmp_path: Path) ->
         assert code == 0, (out, err)
         assert not set(out + err) & set(BIDI), (out + err)
     pretty = outputs[1][1]
-    assert "**Budget** reversed isolated title" in pretty and "invoicetxt.md" in pretty
+    assert "**Budget** reversed isolated title" in pretty and "invoice.md" in pretty
 
 
 def test_safe_drops_controls_and_bidi_but_keeps_text() -> None:

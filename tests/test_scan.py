@@ -56,6 +56,23 @@ def test_scan_records_folders_it_cannot_list(corpus: Corpus, tmp_path: Path) -> 
     assert sorted(scan(corpus.root)) == ["a.md", "blind/d.md", "listable/c.md", "via.md"]
 
 
+def test_scan_names_a_locked_folder_by_itself_whatever_link_reaches_it(
+        corpus: Corpus, tmp_path: Path) -> None:
+    require_binding_modes(tmp_path)
+    corpus.add("a.md")
+    corpus.add("sub/b.md")
+    for link in ("alink", "zlink"):  # listed before and after the folder
+        (corpus.root / link).symlink_to("sub")
+    with chmodded(corpus.root / "sub", 0):
+        proc = run(sys.executable, "-c", SCAN_JSON, str(corpus.root))
+    assert json.loads(proc.stdout) == {
+        "files": ["a.md"],
+        "unseen": ["alink/", "sub/", "zlink/"],
+        "failed": [["sub", "sub: cannot list: Permission denied"]],
+        "dirs": 1,
+    }
+
+
 def test_diff_keeps_what_the_scan_could_not_see() -> None:
     files = Scan()
     files["a.md"] = os.stat(__file__)
