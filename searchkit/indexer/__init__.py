@@ -51,7 +51,7 @@ from ..loading import Progress, load_many
 from ..results import FileFailure, FolderDiff, Freshness, IndexReport
 from ..scan import Scan, departures, diff_folder, held_back, scan, sha_of
 from . import guard, schema, shards
-from .check import index_problem, reading
+from .check import close_files_of, index_problem, reading
 from .commit import (
     TEMP_STORAGE,
     cancel,
@@ -101,6 +101,13 @@ def _diff(folder: str | os.PathLike[str], index_dir: str | os.PathLike[str],
     files = scan(folder)
     if not index_exists(index_dir):
         return FolderDiff(added=tuple(files), failed=tuple(files.failed)), None
+    with reading(index_dir):  # the manifest of a damaged commit: IndexCorruptError
+        return _diff_index(files, folder, index_dir, same_folder)
+
+
+def _diff_index(files: Scan, folder: str | os.PathLike[str],
+                index_dir: str | os.PathLike[str], same_folder: bool
+                ) -> tuple[FolderDiff, Record | None]:
     ix = open_index(index_dir)
     if same_folder:
         check_folder(ix, folder, index_dir)
@@ -153,7 +160,7 @@ def update(
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
     if not (rebuild or reason) and schema.folder_of(ix.schema) == os.path.abspath(folder_s):
-        with ix.reader() as reader:
+        with reading(index_path), ix.reader() as reader:
             quick = diff_folder(files, safe_manifest(reader))
             generation = reader.generation()
         if quick.is_empty:  # nothing to do: no writer, no files written
@@ -324,9 +331,10 @@ def _old_manifest(writer: Any, full: bool) -> dict[str, str] | None:
     try:
         with writer.reader() as reader:
             return safe_manifest(reader)
-    except Exception:
+    except Exception as exc:
         if not full:
             raise
+        close_files_of(exc)  # what the reader left open when the damage stopped it
         return None
 
 

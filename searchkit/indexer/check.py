@@ -117,11 +117,36 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+# Errors that only bytes which are not what was written cause while the index is read:
+# a decompressor, unpickler or struct unpacker given garbage, a date from a column that
+# holds another column's numbers, text decoded from random bytes.
+_ALWAYS_DAMAGE: tuple[type[BaseException], ...] = (UnicodeError, EOFError, OverflowError)
+# Errors that are damage when raised inside Whoosh's file readers (its codec, columns,
+# file tables, structs), and may be bugs anywhere else.
+_DAMAGE_IN_WHOOSH = (ValueError, IndexError, KeyError, TypeError)
+_WHOOSH_READERS = ("whoosh.codec", "whoosh.columns", "whoosh.filedb", "whoosh.reading",
+                   "whoosh.system", "whoosh.util.numlists", "whoosh.util.varints")
+
+
+def _raised_in_whoosh(exc: BaseException) -> bool:
+    """Whether the innermost Python frame of ``exc``'s traceback is one of Whoosh's
+    file readers."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    module = str(tb.tb_frame.f_globals.get("__name__", ""))
+    return module.startswith(_WHOOSH_READERS)
+
+
 def damage_of(exc: BaseException) -> str | None:
     """The damage an exception from reading an index reports, if it is one that only
-    damaged files cause: Whoosh's own corrupt-block and file-format errors, and stored
-    data (compressed pickles) that no longer decompresses or unpickles."""
+    damaged files cause: Whoosh's own corrupt-block and file-format errors, stored
+    data that no longer decompresses, unpickles, unpacks or decodes, numbers that are
+    no date, and lookups that fail inside Whoosh's file readers."""
     import pickle
+    import struct
     import zlib
 
     from whoosh.filedb.filetables import FileFormatError
@@ -129,7 +154,10 @@ def damage_of(exc: BaseException) -> str | None:
 
     if isinstance(exc, CorruptIndexError):
         return _describe(exc).removeprefix(f"{type(exc).__name__}: ")
-    if isinstance(exc, (FileFormatError, zlib.error, pickle.UnpicklingError)):
+    if isinstance(exc, (FileFormatError, zlib.error, pickle.UnpicklingError, struct.error,
+                        *_ALWAYS_DAMAGE)):
+        return f"unreadable data ({_describe(exc)})"
+    if isinstance(exc, _DAMAGE_IN_WHOOSH) and _raised_in_whoosh(exc):
         return f"unreadable data ({_describe(exc)})"
     return None
 
@@ -156,7 +184,26 @@ def reading(index_dir: str | os.PathLike[str]) -> Iterator[None]:
                 problem = None
         if problem is None:
             raise
+        close_files_of(exc)
         raise IndexCorruptError(str(index_dir), problem) from exc
+
+
+def close_files_of(exc: BaseException) -> None:
+    """Close the files that the frames of ``exc``'s traceback opened and Whoosh left
+    open when damage stopped it half way (a reader whose constructor failed)."""
+    import io
+
+    from whoosh.filedb.structfile import StructFile
+
+    tb = exc.__traceback__
+    while tb is not None:
+        values = list(tb.tb_frame.f_locals.values())
+        values += [v for obj in values for v in getattr(obj, "__dict__", {}).values()]
+        for value in values:
+            if isinstance(value, (io.IOBase, StructFile)):
+                with contextlib.suppress(Exception):
+                    value.close()
+        tb = tb.tb_next
 
 
 def reports_damage(fn: Callable[Concatenate[IndexDir, P], T]

@@ -13,6 +13,7 @@ from typing import Any
 from .. import stories
 from ..errors import NotFoundError
 from ..indexer import open_index
+from ..indexer.check import reports_damage
 from ..indexer.storytable import open_table
 from ..results import Hit, SearchResults, Story, StoryMember
 
@@ -94,6 +95,7 @@ def attach_hit(index_dir: str | os.PathLike[str], reader: Any, hit: Hit) -> Hit:
             table.close()
 
 
+@reports_damage
 def story(index_dir: str | os.PathLike[str], story_id: str) -> Story:
     """The members of story ``story_id``, oldest first; NotFoundError if none."""
     for attempt in range(3):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import tempfile
@@ -327,3 +328,80 @@ def test_read_only_index_folder(shared_tmp: Path) -> None:
     assert (code, err) == (0, "")
     assert "added:        1: d.md" in out
     assert sorted(p.name for p in index_dir.iterdir()) == before  # nothing written
+
+
+# -------------------------------------------- same-size damage only reading can find
+
+def randomize(suffix: str) -> Damage:
+    """Overwrite a whole file with random bytes of the same size."""
+    def damage(index_dir: Path) -> str:
+        path = segment_file(index_dir, suffix)
+        path.write_bytes(random.Random(7).randbytes(path.stat().st_size))
+        return path.name
+    return damage
+
+
+def last_byte_ff(index_dir: Path) -> str:
+    path = segment_file(index_dir, ".trm")
+    with open(path, "r+b") as fh:
+        fh.seek(-1, os.SEEK_END)
+        fh.write(b"\xff")
+    return path.name
+
+
+def swap_dates(index_dir: Path) -> str:
+    published = segment_file(index_dir, ".published.col")
+    arrived = segment_file(index_dir, ".arrived.col")
+    a, b = published.read_bytes(), arrived.read_bytes()
+    published.write_bytes(b)
+    arrived.write_bytes(a)
+    return published.name
+
+
+# Each with the commands the adversarial run saw fail on it (`internal error`, exit 70):
+# these must say the index is damaged; any other command either says so too or, when
+# it never reads the damaged bytes, answers as usual.
+FOUND_BY_READING = {
+    "stored-random": (randomize("._stored.col"), {"search", "show", "similar"}),  # F6
+    "path-column-random": (randomize(".path.col"), {"status", "index"}),  # F7
+    "trm-last-byte-ff": (last_byte_ff, {"index", "story"}),  # F8
+    "date-columns-swapped": (swap_dates, {"search --timeline"}),  # F9
+}
+
+
+@pytest.mark.parametrize(("damage", "must"), FOUND_BY_READING.values(),
+                         ids=FOUND_BY_READING.keys())
+def test_same_size_damage_is_damage_on_every_command(corpus: Corpus, index_dir: Path,
+                                                     damage: Damage, must: set[str]) -> None:
+    corpus.add("d.md", title="Delta covid", excerpt="Covid in the harbour",
+               publishedDateTime="2021-03-04T10:00:00Z")
+    build(corpus, index_dir)
+    damage(index_dir)
+    seeds = ("--index", str(index_dir), "--seeds", str(corpus.root))
+    commands = {
+        "index": ("index", str(corpus.root), "--index", str(index_dir)),
+        "status": ("status", *seeds),
+        "search": ("search", "harbour", "--no-refresh", *seeds),
+        "search --timeline": ("search", "covid", "--all", "-f", "json", "--facets",
+                              "provider,topic,year", "--timeline", "auto", *seeds),
+        "show": ("show", "a.md", *seeds),
+        "similar": ("similar", "a.md", *seeds),
+        "story": ("story", "x", *seeds),
+        "cited": ("cited", "harbour", *seeds),
+        "has": ("has", "https://example.com/a", *seeds),
+    }
+    damaged = set()
+    for name, args in commands.items():
+        code, out, err = cli(*args)
+        assert code != 70 and "internal error" not in err, (name, err)
+        if "damaged" in err:
+            damaged.add(name)
+            assert code == 2 and out == "" or name == "status", (name, code, out)
+            assert re.fullmatch(damaged_line(index_dir, r"unreadable data \(.+\)"), err), \
+                (name, err)
+        else:  # damage this command never reads: it answers as usual
+            assert code in (0, 1) or name == "story" and "no story 'x'" in err, (name, err)
+    assert must <= damaged, (must, damaged)
+    code, _, err = cli("index", "--rebuild", str(corpus.root), "--index", str(index_dir))
+    assert code == 0 and "internal error" not in err, err
+    assert hit_ids(index_dir, "harbour") == ["a.md", "b.md", "d.md"]
