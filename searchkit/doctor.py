@@ -32,6 +32,7 @@ from typing import Any
 from . import documents
 from .errors import ClippingError, FileVanishedError
 from .loading import Progress, map_files, read_listed
+from .output import iso
 from .scan import scan
 
 
@@ -230,7 +231,7 @@ def _clipping_warnings(clip: documents.Clipping, now: dt.datetime) -> Iterator[F
         yield warn("publishedDateTime", "no date (missing or empty): searches by date "
                                         "and the timeline cannot place it")
     elif clip.published > now:
-        yield warn("publishedDateTime", f"{_iso(clip.published)} is in the future")
+        yield warn("publishedDateTime", f"{iso(clip.published)} is in the future")
     if not clip.title:
         yield warn("title", "no title (missing or empty)")
     if not clip.excerpt:
@@ -242,11 +243,7 @@ def _clipping_warnings(clip: documents.Clipping, now: dt.datetime) -> Iterator[F
             yield warn(f"related[{i}]", f"no {' or '.join(missing)}")
         if item.published is not None and item.published > now:
             yield warn(f"related[{i}].publishedDateTime",
-                       f"{_iso(item.published)} is in the future")
-
-
-def _iso(when: dt.datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+                       f"{iso(item.published)} is in the future")
 
 
 # Keys feeds and other tools use for what searchkit calls by another name.
