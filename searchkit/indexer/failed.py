@@ -54,15 +54,8 @@ def write_record(index_dir: str | os.PathLike[str], folder: str | os.PathLike[st
             return
         state = {"version": FAILED_VERSION, "folder": os.path.abspath(folder),
                  "failed": {rel: list(entry) for rel, entry in sorted(record.items())}}
-        tmp = f"{path}.{os.getpid()}.tmp"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, guard.FILE_MODE)
-            with open(fd, "w", encoding="utf-8") as fh:
-                json.dump(state, fh, ensure_ascii=False, separators=(",", ":"))
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        guard.write_atomically(path, json.dumps(state, ensure_ascii=False,
+                                                separators=(",", ":")).encode("utf-8"))
     except OSError:
         pass  # without the record, failing files are retried and reported again
 

@@ -53,15 +53,7 @@ def save_folder_state(index_dir: str | os.PathLike[str], generation: int | None,
         state = {"version": STATE_VERSION, "schema": schema.SCHEMA_VERSION,
                  "generation": generation, "folder": os.path.abspath(folder),
                  "files": len(files), "dirs": sorted(dirs.items())}
-        tmp = f"{path}.{os.getpid()}.tmp"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, guard.FILE_MODE)
-            with open(fd, "w", encoding="utf-8") as fh:
-                json.dump(state, fh, separators=(",", ":"))
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        guard.write_atomically(path, json.dumps(state, separators=(",", ":")).encode())
     except OSError:
         pass  # a missing record only means the next search stats every file
 

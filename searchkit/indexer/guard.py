@@ -286,17 +286,23 @@ def _only_temp_files(path: str) -> bool:
 
 def write_marker(index_dir: str) -> None:
     """Write the marker atomically (temporary file, fsync, rename)."""
-    path = os.path.join(index_dir, MARKER)
-    tmp = f"{path}.{os.getpid()}.tmp"
     body = json.dumps({"format": MARKER_FORMAT, "version": MARKER_VERSION}).encode() + b"\n"
+    write_atomically(os.path.join(index_dir, MARKER), body, sync=True)
+
+
+def write_atomically(path: str, body: bytes, *, sync: bool = False) -> None:
+    """Replace ``path`` with ``body`` in one rename: readers see the old file or the new
+    one. The temporary file (``<path>.<pid>.tmp``, :data:`OWN_TEMP`) is created with
+    :data:`FILE_MODE`, synced first with ``sync``, and removed when anything fails."""
+    tmp = f"{path}.{os.getpid()}.tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0),
                      FILE_MODE)
-        try:
-            os.write(fd, body)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        with open(fd, "wb") as fh:  # (closes fd)
+            fh.write(body)
+            if sync:
+                fh.flush()
+                os.fsync(fd)
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
