@@ -111,8 +111,6 @@ def fsync(path: str, *, directory: bool = False) -> None:
     try:
         os.fsync(fd)
     except OSError as exc:
-        import errno
-
         # Some filesystems cannot sync a directory; that is no reason to fail.
         if not (directory and exc.errno in (errno.EINVAL, errno.ENOTSUP, errno.EBADF)):
             raise
