@@ -39,6 +39,11 @@ def _clip(corpus: Corpus, name: str, text: tuple[str, str], when: str, outlet: s
     corpus.add(name, **fields)
 
 
+def _wire(corpus: Corpus) -> None:
+    """a.md: AP's wire story at 08:00, the original the other outlets copy."""
+    _clip(corpus, "a.md", WIRE, "2023-10-01T08:00:00Z", "AP", "https://ap.example/valencia")
+
+
 def _index(corpus: Corpus, ix: Path) -> None:
     code, _, err = cli("index", str(corpus.root), "--index", str(ix))
     assert code == 0, err
@@ -94,7 +99,7 @@ def test_the_five_seed_clippings_are_five_stories(seeds_index: Path) -> None:
 def test_a_new_entry_merges_two_stories_and_its_removal_splits_them_with_their_ids(
         corpus: Corpus, tmp_path: Path) -> None:
     ix = tmp_path / "ix"
-    _clip(corpus, "a.md", WIRE, "2023-10-01T08:00:00Z", "AP", "https://ap.example/valencia")
+    _wire(corpus)
     _clip(corpus, "q.md", QUAKE, "2023-10-01T09:00:00Z", "Reuters",
           "https://reuters.example/peru")
     _index(corpus, ix)
@@ -115,7 +120,7 @@ def test_a_new_entry_merges_two_stories_and_its_removal_splits_them_with_their_i
 def test_ids_are_stable_across_updates_that_do_not_touch_the_story_and_rebuilds(
         corpus: Corpus, tmp_path: Path) -> None:
     ix = tmp_path / "ix"
-    _clip(corpus, "a.md", WIRE, "2023-10-01T08:00:00Z", "AP", "https://ap.example/valencia")
+    _wire(corpus)
     _clip(corpus, "c.md", WIRE_EDITED, "2023-10-02T08:00:00Z", "MSN",
           "https://msn.example/valencia")
     _index(corpus, ix)
@@ -134,7 +139,7 @@ def test_ids_are_stable_across_updates_that_do_not_touch_the_story_and_rebuilds(
 
 def test_changing_a_clipping_regroups_only_its_story(corpus: Corpus, tmp_path: Path) -> None:
     ix = tmp_path / "ix"
-    _clip(corpus, "a.md", WIRE, "2023-10-01T08:00:00Z", "AP", "https://ap.example/valencia")
+    _wire(corpus)
     _clip(corpus, "c.md", WIRE_EDITED, "2023-10-01T09:00:00Z", "MSN",
           "https://msn.example/valencia")
     _clip(corpus, "q.md", QUAKE, "2023-10-01T09:00:00Z", "Reuters",
@@ -155,7 +160,7 @@ def test_changing_a_clipping_regroups_only_its_story(corpus: Corpus, tmp_path: P
 @pytest.fixture
 def two_outlets(corpus: Corpus, tmp_path: Path) -> list[str]:
     ix = tmp_path / "ix"
-    _clip(corpus, "a.md", WIRE, "2023-10-01T08:00:00Z", "AP", "https://ap.example/valencia")
+    _wire(corpus)
     _clip(corpus, "c.md", WIRE_EDITED, "2023-10-01T11:30:00Z", "MSN",
           "https://msn.example/valencia")
     _clip(corpus, "m.md", OTHER_EVENT, "2023-10-01T10:00:00Z", "El País",
