@@ -97,8 +97,9 @@ class _Index(FileIndex):  # type: ignore[misc]
         storages: list[_PinnedStorage] = []
         readers: list[Any] = []
         try:
+            names = os.listdir(self.storage.folder)  # once, not once per segment
             for segment in toc.segments:
-                storages.append(_PinnedStorage(self.storage.folder, segment))
+                storages.append(_PinnedStorage(self.storage.folder, segment, names))
             # A segment's files are deleted only after a newer TOC exists: while
             # generation N is still the newest, every file pinned above is whole, and
             # the readers below open nothing that could vanish.
@@ -125,12 +126,13 @@ class _Index(FileIndex):  # type: ignore[misc]
 class _PinnedStorage(FileStorage):  # type: ignore[misc]
     """The files of one segment, opened up front and served from those descriptors."""
 
-    def __init__(self, folder: str, segment: Any) -> None:
+    def __init__(self, folder: str, segment: Any, names: list[str]) -> None:
+        """Pin the files among ``names`` (the folder's listing) of ``segment``."""
         super().__init__(folder)
         self._pins: dict[str, tuple[int, int]] = {}
         prefix = f"{segment.segment_id()}."
         try:
-            for name in os.listdir(folder):
+            for name in names:
                 if name.startswith(prefix):
                     fd = os.open(os.path.join(folder, name), os.O_RDONLY)
                     self._pins[name] = (fd, os.fstat(fd).st_size)
