@@ -439,8 +439,7 @@ def _update(db: sqlite3.Connection, items: Sequence[Item], removed: set[str]) ->
 
     def df_of(bag: Counter[str]) -> dict[str, int]:
         missing = [w for w in bag if w not in df_cache]
-        for start in range(0, len(missing), 500):
-            chunk = missing[start:start + 500]
+        for chunk in _chunks(missing):
             marks = ",".join("?" * len(chunk))
             df_cache.update(db.execute(f"SELECT word, n FROM df WHERE word IN ({marks})",
                                        chunk))
