@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit
 
 from .output import Format, dumps, iso, safe, story_more
 from .results import Filters, Hit, SearchResults
+from .vocabulary import FILTERS, INTERNAL_FILTERS
 
 # RFC 4151 tag URIs: the authority and a date fix the namespace, so ids stay the same
 # for as long as the scheme below does.
@@ -62,17 +63,16 @@ def _canonical(filters: Filters) -> dict[str, Any]:
     the ids of feeds that do not use it as they were. ``arrived_after`` is a saved
     search's checkpoint (`new`), not part of what it searches."""
     return {k: sorted(v) if isinstance(v, tuple) else v for k, v in asdict(filters).items()
-            if k != "arrived_after" and v not in (None, (), "")}
+            if k not in INTERNAL_FILTERS and v not in (None, (), "")}
 
 
 def describe(filters: Filters) -> str:
     """The filters as the options that give them: ``--provider GCN --since 2021``."""
-    parts = [f"--provider {p}" for p in filters.providers]
-    parts += [f"--topic {t}" for t in filters.topics]
-    parts += [f"--kind {k}" for k in filters.kinds]
-    parts += [f"--{name} {value}" for name, value in (
-        ("since", filters.since), ("until", filters.until),
-        ("min-quality", filters.min_quality)) if value is not None]
+    parts: list[str] = []
+    for attr, option in FILTERS.items():
+        value = getattr(filters, attr)
+        values = value if isinstance(value, tuple) else () if value is None else (value,)
+        parts += [f"{option} {v}" for v in values]
     return " ".join(parts)
 
 

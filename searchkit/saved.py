@@ -26,13 +26,14 @@ from typing import Any
 
 from .errors import SavedSearchError
 from .results import Filters
+from .vocabulary import FILTERS
 
 SAVED_FILE = "searchkit-saved.json"  # registered in searchkit.indexer.guard
 FORMAT = "searchkit-saved"
 VERSION = 1
 FILE_MODE = 0o644
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_FILTER_KEYS = ("providers", "topics", "kinds", "since", "until", "min_quality")
+_FILTER_KEYS = tuple(FILTERS)  # what a saved search keeps: never its checkpoint
 
 
 @dataclass(frozen=True)
