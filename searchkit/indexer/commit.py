@@ -276,7 +276,7 @@ def ensure_index(index_dir: Path, lock_timeout: float) -> tuple[Any, str]:
     if not index_exists(index_dir):
         return create_index(index_dir, lock_timeout, only_if_missing=True), ""
     try:
-        ix = open_index(index_dir)
+        ix = open_index(index_dir, checked=True)  # (check_index_dir above)
     except IndexCorruptError as exc:
         return None, f"the index could not be read ({exc}); rebuilding"
     version = schema.version_of(ix.schema)

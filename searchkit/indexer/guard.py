@@ -252,7 +252,7 @@ def _reads_as_ours(folder: str) -> bool:
     from . import snapshot  # (snapshot imports this module)
 
     try:
-        ix = snapshot.open_index(folder)
+        ix = snapshot.open_index(folder, checked=True)
     except SearchkitError:
         return False
     try:

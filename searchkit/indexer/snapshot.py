@@ -37,9 +37,12 @@ def index_exists(index_dir: str | os.PathLike[str]) -> bool:
         return False
 
 
-def open_index(index_dir: str | os.PathLike[str]) -> Any:
-    """Open the index for reading; raise IndexCorruptError if it cannot be read."""
-    check_index_dir(index_dir)
+def open_index(index_dir: str | os.PathLike[str], *, checked: bool = False) -> Any:
+    """Open the index for reading; raise IndexCorruptError if it cannot be read.
+    ``checked``: the caller has just run :func:`check_index_dir` on the folder (the
+    trust check lists and stats every entry: once per command is enough)."""
+    if not checked:
+        check_index_dir(index_dir)
     problem = ""
     with warnings.catch_warnings():
         # Whoosh leaks the TOC file handle when the TOC cannot be parsed; the
