@@ -9,7 +9,6 @@ mapping stores none), collection frequencies from its term statistics on ``text`
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from typing import Any
 
@@ -17,7 +16,8 @@ from opensearchpy import OpenSearch
 
 from ..config import OpenSearchSettings as Settings
 from ..results import TermScore
-from ..search.ranking import (
+from ..search import bo1
+from ..search.bo1 import (
     FEEDBACK_DOCS,
     FEEDBACK_FIELD,
     FEEDBACK_MIN_DOCS,
@@ -56,11 +56,6 @@ def _vectors(client: OpenSearch, settings: Settings, ids: list[str]
     return per_doc, cf, max(count, docs, 1)
 
 
-def _bo1(weight_in_top: float, cf: int, n: int) -> float:
-    f = cf / n
-    return weight_in_top * math.log2((1.0 + f) / f) + math.log2(1.0 + f)
-
-
 def expansion(client: OpenSearch, settings: Settings, ids: list[str]
               ) -> list[tuple[str, float]]:
     """Bo1 expansion words of the entries ``ids`` with weights (the best is 1)."""
@@ -73,19 +68,7 @@ def expansion(client: OpenSearch, settings: Settings, ids: list[str]
         for name in _SOURCES:
             words.update(doc[name])
         vectors.append(words)
-    df = Counter(word for words in vectors for word in words)
-    top: Counter[str] = Counter()
-    for words in vectors:
-        for w, k in words.items():
-            if df[w] >= FEEDBACK_MIN_DOCS:
-                top[w] += k
-    scored = [(_bo1(weight, cf[w], n), w) for w, weight in top.items() if cf.get(w)]
-    if not scored:
-        return []
-    best = max(s for s, _ in scored)
-    scored = [(s / best, w) for s, w in scored]
-    scored.sort(key=lambda sw: (-sw[0], sw[1]))
-    return [(w, s) for s, w in scored[:FEEDBACK_TERMS]]
+    return bo1.best_terms(bo1.pooled(vectors), cf, n, FEEDBACK_TERMS)
 
 
 def rerank(client: OpenSearch, settings: Settings, ranked: Ranked, explain: bool
@@ -112,10 +95,7 @@ def rerank(client: OpenSearch, settings: Settings, ranked: Ranked, explain: bool
 
         shares = {h["_id"]: summarise(h.get("_explanation") or {}, feedback_terms=True)
                   for h in answer["hits"]["hits"]}
-    position = {h["_id"]: i for i, (h, _) in enumerate(head)}
-    rescored = sorted(((h, s + extra.get(h["_id"], 0.0)) for h, s in head),
-                      key=lambda hs: (-hs[1], position[hs[0]["_id"]]))
-    return rescored + ranked[RERANK_DEPTH:], shares
+    return bo1.rescored(ranked, extra, lambda h: h["_id"]), shares
 
 
 def key_terms_query(client: OpenSearch, settings: Settings, entry_id: str
@@ -131,12 +111,7 @@ def key_terms_query(client: OpenSearch, settings: Settings, entry_id: str
         weights[t] += 2 * k
     for t, k in fields.get("excerpt", {}).items():
         weights[t] += k
-    scored = [(_bo1(k, cf[w], n), w) for w, k in weights.items() if cf.get(w)]
-    if not scored:
+    best = bo1.best_terms(weights, cf, n, SIMILAR_TERMS, normalize=True)
+    if not best:
         return None
-    best = max(s for s, _ in scored)
-    f = best / n
-    norm = (best * math.log((1.0 + f) / f) + math.log(1.0 + f)) / math.log(2.0)
-    scored.sort(key=lambda sw: (-sw[0], sw[1]))
-    return [{"term": {FEEDBACK_FIELD: {"value": w, "boost": s / norm}}}
-            for s, w in scored[:SIMILAR_TERMS]]
+    return [{"term": {FEEDBACK_FIELD: {"value": w, "boost": s}}} for w, s in best]

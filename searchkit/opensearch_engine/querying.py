@@ -22,8 +22,8 @@ from ..config import OpenSearchSettings as Settings
 from ..errors import NotFoundError, QueryError
 from ..results import Filters, Hit, Location, SearchResults, Snippet, TermScore, WordCount
 from ..search import dsl, parser
+from ..search.bo1 import RERANK_DEPTH
 from ..search.filters import filter_query
-from ..search.ranking import RERANK_DEPTH
 from ..vocabulary import FACET_NAMES, FACETS, FILTERS, SORT_KEYS, SortKey
 from . import feedback
 from .client import cluster_errors

@@ -16,8 +16,9 @@ from whoosh import query as wq
 
 from ..vocabulary import FACETS, SortKey
 from . import columns
+from .bo1 import RERANK_DEPTH
 from .deadline import NO_DEADLINE, Deadline
-from .ranking import RERANK_DEPTH, Ranking
+from .ranking import Ranking
 
 STAGE = "collecting hits"
 

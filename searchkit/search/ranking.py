@@ -18,16 +18,18 @@ from whoosh import classify, scoring
 from whoosh import query as wq
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from . import columns
+from . import bo1, columns
+from .bo1 import (
+    FEEDBACK_DOCS,
+    FEEDBACK_FIELD,
+    FEEDBACK_MIN_DOCS,
+    FEEDBACK_TERMS,
+    FEEDBACK_WEIGHT,
+    RERANK_DEPTH,
+)
 
 BM25_K1 = 0.9
 BM25_B = 0.4
-FEEDBACK_DOCS = 3
-FEEDBACK_TERMS = 10
-FEEDBACK_WEIGHT = 0.5  # the strongest expansion word counts half as much as a query word
-FEEDBACK_MIN_DOCS = 2  # an expansion word occurs in at least this many feedback entries
-RERANK_DEPTH = 200
-FEEDBACK_FIELD = "text"
 _FEEDBACK_SOURCES = ("title", "excerpt")  # stored fields whose words feed back
 
 Ranking = list[tuple[int, float]]  # (document number, score), best first
@@ -115,10 +117,8 @@ def expansion(searcher: Any, docnums: Sequence[int]) -> wq.Query | None:
         for name in _FEEDBACK_SOURCES:
             words.update(field.process_text(stored.get(name) or "", mode="index"))
         vectors.append(words)
-    df = Counter(word for words in vectors for word in words)
     expander = classify.Expander(searcher.reader(), FEEDBACK_FIELD, classify.Bo1Model)
-    for words in vectors:
-        expander.add((w, n) for w, n in words.items() if df[w] >= FEEDBACK_MIN_DOCS)
+    expander.add(bo1.pooled(vectors).items())
     best = expander.expanded_terms(FEEDBACK_TERMS, normalize=False)  # weight / best weight
     if not best:
         return None
@@ -133,17 +133,13 @@ def reranked(searcher: Any, order: Ranking) -> tuple[Ranking, wq.Query | None]:
     feedback = expansion(searcher, [d for d, _ in order[:FEEDBACK_DOCS]])
     if feedback is None:
         return order, None
-    head = order[:RERANK_DEPTH]
-    extra: dict[int, float] = {}
+    extra: dict[object, float] = {}
     m = feedback.matcher(searcher)
-    for docnum in sorted(d for d, _ in head):
+    for docnum in sorted(d for d, _ in order[:RERANK_DEPTH]):
         if not m.is_active():
             break
         if m.id() < docnum:
             m.skip_to(docnum)
         if m.is_active() and m.id() == docnum:
             extra[docnum] = float(m.score())
-    position = {d: i for i, (d, _) in enumerate(head)}
-    rescored = sorted(((d, score + extra.get(d, 0.0)) for d, score in head),
-                      key=lambda ds: (-ds[1], position[ds[0]]))
-    return rescored + order[RERANK_DEPTH:], feedback
+    return bo1.rescored(order, extra, lambda d: d), feedback
