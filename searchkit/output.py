@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
 # Control characters (ESC included), and the bidi controls that reorder what a terminal
 # shows (embeddings, overrides, isolates, marks: "Trojan Source", CVE-2021-42574).
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
-                     "\u2066-\u2069]")
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # a regex class's body
+_UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}]")
 MARK_OPEN, MARK_CLOSE = "**", "**"  # plain-text match markers (text without colour, JSON)
 ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"  # every date searchkit writes (stored and shown in UTC)
 # Where the terminal display's partial matches (the fallback's fill) start.

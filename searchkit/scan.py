@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ConfigError
+from .output import BIDI_CONTROLS
 from .results import FileFailure, FolderDiff
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ A_FOLDER = "it is now a folder"
 # Bidi controls (embeddings, overrides, isolates, marks): a name holding one displays
 # as another name ("Trojan Source"), and output that strips them would print a
 # different, possibly existing, file. Such a name is escaped like a control character.
-_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")  # the ones output.safe strips
 
 
 def escaped_name(name: str) -> str:
