@@ -149,7 +149,7 @@ def watch(engine: Engine, folder: str | os.PathLike[str], *,
     ignored = tuple(os.path.realpath(p) for p in ignore)
     failures = Failures()
     with RustNotify([root], False, poll, poll_interval_ms, True, True) as notify:
-        event = _update(engine, root, lock_timeout, retry_ms, failures, 0, (), first=True)
+        event = _update(engine, root, lock_timeout, retry_ms, failures, 0, ())
         pending = isinstance(event, Busy)
         yield event
         yield Watching(root, poll)
@@ -168,19 +168,19 @@ def watch(engine: Engine, folder: str | os.PathLike[str], *,
                     continue
             touched = [os.path.relpath(path, root).replace(os.sep, "/") for _, path in batch]
             event = _update(engine, root, lock_timeout, retry_ms, failures, len(batch),
-                            touched, first=failures.reported is None)
+                            touched)
             pending = isinstance(event, Busy)
             yield event
 
 
 def _update(engine: Engine, root: str, lock_timeout: float, retry_ms: int,
-            failures: Failures, events: int, touched: Sequence[str], first: bool = False
-            ) -> Updated | Busy:
-    """One update; ``first``: the first that gets through (every failure is said)."""
+            failures: Failures, events: int, touched: Sequence[str]) -> Updated | Busy:
+    """One update; the first that gets through says every failure (``Updated.first``)."""
     try:
         report = engine.update(root, lock_timeout=lock_timeout)
     except IndexBusyError as exc:
         return Busy(exc, retry_ms / 1000)
+    first = failures.reported is None  # nothing reported yet: this update is the first
     return Updated(report, failures.new(report.failed, touched), events, first, time.time())
 
 
