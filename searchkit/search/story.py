@@ -78,21 +78,13 @@ def attach_to(table: stories.Table | None, results: SearchResults) -> SearchResu
 def attach(index_dir: str | os.PathLike[str], reader: Any, results: SearchResults
            ) -> SearchResults:
     """``results`` (read through ``reader``) with each hit's story."""
-    table = open_table(index_dir, reader.generation())
-    try:
-        return replace(results, hits=with_stories(table, results.hits))
-    finally:
-        if table is not None:
-            table.close()
+    with pinned(index_dir, reader) as table:
+        return attach_to(table, results)
 
 
 def attach_hit(index_dir: str | os.PathLike[str], reader: Any, hit: Hit) -> Hit:
-    table = open_table(index_dir, reader.generation())
-    try:
+    with pinned(index_dir, reader) as table:
         return with_stories(table, [hit])[0]
-    finally:
-        if table is not None:
-            table.close()
 
 
 @reports_damage
