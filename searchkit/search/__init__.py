@@ -294,9 +294,8 @@ def rank_ids(index_dir: str | os.PathLike[str], texts: Sequence[str], *, depth: 
                           snippets=0, sort=SortKey.relevance.value, facets=(), explain=False,
                           diagnose=False, timeout=None)
             order, _ = reranked(searcher, collecting.collect_top(searcher, q, req).order)
-            stored = searcher.stored_fields
-            ranked.append([(stored(d)["key"], stored(d).get("source_id", ""), score)
-                           for d, score in order[:depth]])
+            stored = [(searcher.stored_fields(d), score) for d, score in order[:depth]]
+            ranked.append([(f["key"], f.get("source_id", ""), score) for f, score in stored])
     return ranked
 
 
