@@ -22,18 +22,19 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def _load_one(task: tuple[str, str]) -> tuple[str, list[dict[str, Any]] | str, str]:
-    """(folder, rel) -> (rel, entries or error message, sha1). Runs in worker processes.
+def _load_one(task: tuple[str, str, str]) -> tuple[str, list[dict[str, Any]] | str, str]:
+    """(folder, its real path, rel) -> (rel, entries or error message, sha1). Runs in
+    worker processes.
 
     An empty entry list means the file vanished between the scan and the read: it is
     to be treated as deleted. Never raises for one bad file: an unexpected exception
     becomes that file's error message, so every other file is still indexed.
     """
-    folder, rel = task
+    folder, root, rel = task
     from . import documents
 
     try:
-        data, st = read_listed(folder, os.path.realpath(folder), rel)
+        data, st = read_listed(folder, root, rel)
         stamp = documents.stamp_of(data, st)
         clip = documents.parse_bytes(data, rel)
         return rel, entries_for(clip, stamp_text(stamp)), stamp.sha1
@@ -73,8 +74,9 @@ def load_many(folder: str, rels: Sequence[str], progress: Progress | None,
     Workers ignore SIGINT (the parent cancels), exit when the parent dies, and pending
     work is cancelled when the caller stops early.
     """
-    yield from map_files(_load_one, [(folder, rel) for rel in rels], progress, workers,
-                         inherited_fds)
+    root = os.path.realpath(folder)  # once, as doctor does: not per file
+    yield from map_files(_load_one, [(folder, root, rel) for rel in rels], progress,
+                         workers, inherited_fds)
 
 
 def map_files(work: Callable[[T], R], tasks: Sequence[T], progress: Progress | None,
