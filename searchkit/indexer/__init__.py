@@ -109,16 +109,17 @@ def _diff_index(files: Scan, folder: str | os.PathLike[str],
                 index_dir: str | os.PathLike[str], same_folder: bool
                 ) -> tuple[FolderDiff, Record | None]:
     ix = open_index(index_dir)
+    committed = ix.schema  # (each ix.schema reads and unpickles the TOC again)
     if same_folder:
-        check_folder(ix, folder, index_dir)
-    if schema.version_of(ix.schema) != schema.SCHEMA_VERSION:  # the next update rebuilds
+        check_folder(schema.folder_of(committed), folder, index_dir)
+    if schema.version_of(committed) != schema.SCHEMA_VERSION:  # the next update rebuilds
         return FolderDiff(modified=tuple(files), failed=tuple(files.failed)), None
     with ix.reader() as reader:
         manifest = read_manifest(reader)
         generation = reader.generation()
     diff = set_aside(diff_folder(files, manifest), files, load_failed(index_dir, folder))
     if (diff.is_empty and not diff.failed and not diff.failing
-            and schema.folder_of(ix.schema) == os.path.abspath(folder)):
+            and schema.folder_of(committed) == os.path.abspath(folder)):
         return diff, (generation, str(folder), files)
     return diff, None
 
@@ -155,11 +156,13 @@ def update(
         raise IndexCorruptError(str(index_path), damage)
     if damage:
         reason = f"the index was damaged ({damage}); rebuilt it from the clippings alone"
+    # (read once: each ix.schema reads and unpickles the TOC again)
+    recorded = None if rebuild else schema.folder_of(ix.schema)
     if not rebuild:
-        check_folder(ix, folder_s, index_path)
+        check_folder(recorded, folder_s, index_path)
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
-    if not (rebuild or reason) and schema.folder_of(ix.schema) == os.path.abspath(folder_s):
+    if not (rebuild or reason) and recorded == os.path.abspath(folder_s):
         with reading(index_path), ix.reader() as reader:
             quick = diff_folder(files, safe_manifest(reader))
             generation = reader.generation()
@@ -338,11 +341,11 @@ def _old_manifest(writer: Any, full: bool) -> dict[str, str] | None:
         return None
 
 
-def check_folder(ix: Any, folder: str | os.PathLike[str],
+def check_folder(recorded: str | None, folder: str | os.PathLike[str],
                  index_dir: str | os.PathLike[str]) -> None:
-    """Refuse to index ``folder`` into an index that holds another folder: it would
-    silently replace every entry. ``update(rebuild=True)`` switches on purpose."""
-    recorded = schema.folder_of(ix.schema)
+    """Refuse to index ``folder`` into an index that holds another folder
+    (``recorded``, :func:`schema.folder_of` its schema): it would silently replace
+    every entry. ``update(rebuild=True)`` switches on purpose."""
     if recorded is None or recorded == os.path.abspath(folder):
         return
     if os.path.realpath(recorded) == os.path.realpath(folder):
