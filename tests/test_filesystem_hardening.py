@@ -34,6 +34,13 @@ def clip(title: str) -> bytes:
     return f"---\ntitle: {title}\nexcerpt: About {title}.\n---\nbody\n".encode()
 
 
+def herons(clips: Path, *rels: str) -> None:
+    """A clipping titled ``Heron <rel>`` at each of ``rels``, folders made as needed."""
+    for rel in rels:
+        (clips / rel).parent.mkdir(parents=True, exist_ok=True)
+        (clips / rel).write_bytes(clip(f"Heron {rel}"))
+
+
 def paths_for(word: str, ix: Path) -> list[str]:
     """The files matching ``word``, as printed from inside the indexed folder (paths
     print relative to the current directory); -q: no "No matches" note."""
@@ -437,9 +444,7 @@ def indexed(ix: Path, word: str = "heron") -> list[str]:
 def test_unreadable_clippings_folder_is_a_failure_and_keeps_the_index(
         clips: Path, tmp_path: Path, mode: int) -> None:
     unprivileged.require_binding_modes(tmp_path)
-    for rel in ("a.md", "b.md", "sub/c.md"):
-        (clips / rel).parent.mkdir(exist_ok=True)
-        (clips / rel).write_bytes(clip(f"Heron {rel}"))
+    herons(clips, "a.md", "b.md", "sub/c.md")
     ix = tmp_path / "ix"
     assert cli("index", str(clips), "--index", str(ix))[0] == 0
     line = f"{clips}: cannot list: Permission denied\n"
@@ -472,9 +477,7 @@ def test_unreadable_clippings_folder_is_a_failure_and_keeps_the_index(
 def test_unreadable_subfolder_is_a_failure_and_keeps_its_clippings(
         clips: Path, tmp_path: Path, mode: int) -> None:
     unprivileged.require_binding_modes(tmp_path)
-    for rel in ("a.md", "sub/b.md", "sub/c.md", "sub/deeper/d.md"):
-        (clips / rel).parent.mkdir(parents=True, exist_ok=True)
-        (clips / rel).write_bytes(clip(f"Heron {rel}"))
+    herons(clips, "a.md", "sub/b.md", "sub/c.md", "sub/deeper/d.md")
     ix = tmp_path / "ix"
     assert cli("index", str(clips), "--index", str(ix))[0] == 0
     (clips / "new.md").write_bytes(clip("New heron"))
@@ -495,9 +498,7 @@ def test_unreadable_subfolder_reached_by_a_link_keeps_its_clippings(
     """Whichever name reaches a folder that cannot be listed first, the failure names
     the folder itself and nothing under it (by either name) is taken for deleted."""
     unprivileged.require_binding_modes(tmp_path)
-    for rel in ("a.md", "sub/s1.md", "sub/s2.md"):
-        (clips / rel).parent.mkdir(parents=True, exist_ok=True)
-        (clips / rel).write_bytes(clip(f"Heron {rel}"))
+    herons(clips, "a.md", "sub/s1.md", "sub/s2.md")
     ix = tmp_path / "ix"
     assert cli("index", str(clips), "--index", str(ix))[0] == 0
     (clips / link).symlink_to("sub")
