@@ -85,8 +85,12 @@ def commit_problem(segments: Iterable[Any], sizes: Mapping[str, int],
 
 def folder_problem(folder: str, segments: Iterable[Any]) -> str | None:
     """:func:`commit_problem` for the files in ``folder`` as they are now."""
+    segments = list(segments)
+    prefixes = tuple(f"{seg.segment_id()}." for seg in segments)
     sizes: dict[str, int] = {}
     for name in os.listdir(folder):
+        if not name.startswith(prefixes):  # only the segments' files are looked at
+            continue
         with contextlib.suppress(OSError):
             sizes[name] = os.stat(os.path.join(folder, name)).st_size
 
