@@ -19,12 +19,12 @@ from opensearchpy import OpenSearch
 
 from .. import timeline as timelines
 from ..config import OpenSearchSettings as Settings
-from ..errors import NotFoundError, QueryError
+from ..errors import NotFoundError
 from ..results import Filters, Hit, Location, SearchResults, Snippet, TermScore, WordCount
 from ..search import dsl, parser
 from ..search.bo1 import RERANK_DEPTH
 from ..search.filters import filter_query
-from ..vocabulary import FACET_NAMES, FACETS, FILTERS, SORT_KEYS, SortKey
+from ..vocabulary import FACETS, SortKey
 from . import feedback
 from .client import cluster_errors
 
@@ -53,7 +53,7 @@ class Asked:
 
 def search(client: OpenSearch, settings: Settings, r: Asked) -> SearchResults:
     started = time.monotonic()
-    _check(r)
+    parser.check_request(r.text, r.sort, r.timeline, r.facets, r.filters)
     q = parser.parse(r.text, mode="and", literal=r.literal)
     fq = filter_query(r.filters, now=r.now)
     with cluster_errors(settings):
@@ -88,21 +88,6 @@ def search(client: OpenSearch, settings: Settings, r: Asked) -> SearchResults:
         limit=r.limit, hits=hits, partial=partial, sort=r.sort,
         facets={name: _facet(name, aggs[f"facet_{name}"]) for name in r.facets},
         diagnosis=diagnosis, timeline=counted, seconds=time.monotonic() - started)
-
-
-def _check(r: Asked) -> None:
-    if r.sort not in SORT_KEYS:
-        raise QueryError(r.text, f"unknown sort {r.sort!r}; use one of {', '.join(SORT_KEYS)}")
-    if r.timeline is not None and r.timeline not in timelines.BUCKETS:
-        raise QueryError(r.text, f"unknown timeline bucket {r.timeline!r}; use "
-                         f"{', '.join(timelines.BUCKETS)}")
-    unknown = [f for f in r.facets if f not in FACET_NAMES]
-    if unknown:
-        raise QueryError(r.text, f"unknown facet {unknown[0]!r}; use {', '.join(FACET_NAMES)}")
-    if not r.text.strip() and not r.filters.active:
-        such_as = ", ".join(FILTERS[name] for name in ("providers", "topics", "since"))
-        raise QueryError(r.text, "empty query: give words to search for, or filters such as "
-                         f"{such_as}")
 
 
 def query_body(q: Any, fq: Any) -> dict[str, Any]:

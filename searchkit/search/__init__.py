@@ -25,11 +25,8 @@ from ..indexer.check import reports_damage
 from ..results import Filters, Hit, SearchResults, WordCount
 from ..vocabulary import (
     DEFAULT_TIMEOUT,
-    FACET_NAMES,
-    FILTERS,
     KIND_CLIPPING,
     KIND_RELATED,
-    SORT_KEYS,
     SortKey,
 )
 from . import citations, collecting, hits, parser, story, suggest
@@ -88,18 +85,7 @@ def search(
     started = time.monotonic()
     deadline = Deadline(timeout)
     filters = filters or Filters()
-    if sort not in SORT_KEYS:
-        raise QueryError(text, f"unknown sort {sort!r}; use one of {', '.join(SORT_KEYS)}")
-    if timeline is not None and timeline not in timelines.BUCKETS:
-        raise QueryError(text, f"unknown timeline bucket {timeline!r}; use "
-                         f"{', '.join(timelines.BUCKETS)}")
-    unknown = [f for f in facets if f not in FACET_NAMES]
-    if unknown:
-        raise QueryError(text, f"unknown facet {unknown[0]!r}; use {', '.join(FACET_NAMES)}")
-    if not text.strip() and not filters.active:
-        such_as = ", ".join(FILTERS[name] for name in ("providers", "topics", "since"))
-        raise QueryError(text, "empty query: give words to search for, or filters such as "
-                         f"{such_as}")
+    parser.check_request(text, sort, timeline, facets, filters)
     q = parser.parse(text, mode="and", literal=literal)
     request = Request(text, literal, limit, offset, filter_query(filters, now=now), snippets,
                       sort, tuple(facets), explain, diagnose, timeout, deadline)

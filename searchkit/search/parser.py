@@ -33,12 +33,16 @@ from whoosh.qparser import (
 )
 from whoosh.qparser.plugins import TaggingPlugin
 
+from .. import timeline as timelines
 from ..errors import QueryError
 from ..indexer import schema
 from ..indexer.tokens import catenated
+from ..results import Filters
 from ..vocabulary import (
     BOOLEAN_WORDS,
+    FACET_NAMES,
     FIELDS,
+    FILTERS,
     MAX_FUZZY_EDITS,
     MAX_NESTING,
     MAX_TERMS,
@@ -46,6 +50,7 @@ from ..vocabulary import (
     MIN_WILDCARD_PREFIX,
     OPERATOR_WORDS,
     RANGE_FIELDS,
+    SORT_KEYS,
     SPECIAL_FIELDS,
     URL_FIELDS,
     check_length,
@@ -68,6 +73,24 @@ _ALIASES = {f.index_field: [name] for name, f in FIELDS.items()
 
 
 # ---------------------------------------------------------------- whoosh plugins
+
+
+def check_request(text: str, sort: str, timeline: str | None, facets: Iterable[str],
+                  filters: Filters) -> None:
+    """Raise QueryError for a search either engine must refuse before running it: an
+    unknown sort, timeline bucket or facet, or neither words nor filters."""
+    if sort not in SORT_KEYS:
+        raise QueryError(text, f"unknown sort {sort!r}; use one of {', '.join(SORT_KEYS)}")
+    if timeline is not None and timeline not in timelines.BUCKETS:
+        raise QueryError(text, f"unknown timeline bucket {timeline!r}; use "
+                         f"{', '.join(timelines.BUCKETS)}")
+    unknown = [f for f in facets if f not in FACET_NAMES]
+    if unknown:
+        raise QueryError(text, f"unknown facet {unknown[0]!r}; use {', '.join(FACET_NAMES)}")
+    if not text.strip() and not filters.active:
+        such_as = ", ".join(FILTERS[name] for name in ("providers", "topics", "since"))
+        raise QueryError(text, "empty query: give words to search for, or filters such as "
+                         f"{such_as}")
 
 
 class _ReadyNode(syntax.SyntaxNode):  # type: ignore[misc]
