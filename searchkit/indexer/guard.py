@@ -33,6 +33,7 @@ import re
 import stat
 from collections.abc import Iterable
 
+from .. import stories
 from ..errors import (
     ConfigError,
     ForeignIndexFolderError,
@@ -73,7 +74,7 @@ OWN_TEMP = re.compile(
     rf"^(?:{re.escape(STATE_FILE)}|{re.escape(FAILED_FILE)}|{re.escape(MARKER)}"
     rf"|{re.escape(SAVED_FILE)})\.\d+\.tmp$")
 # A commit's story table (searchkit.stories), written before its TOC, and its temporary
-STORY_TABLE = re.compile(r"^searchkit-stories-(\d+)\.sqlite$")
+STORY_TABLE = stories.TABLE  # searchkit-stories-<generation>.sqlite
 STORY_TEMP = re.compile(r"^searchkit-stories-\d+\.sqlite\.\d+\.tmp$")
 
 
