@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -112,9 +111,7 @@ class OpenSearchEngine:
         r = request
         if r.by_story:
             raise not_supported("--by-story")
-        limit = sys.maxsize if r.limit is None else r.limit
-        if r.limit is None:
-            limit = max(self._count(), 1)
+        limit = max(self._count(), 1) if r.limit is None else r.limit  # None: every hit
         asked = querying.Asked(
             r.text, limit, r.offset, r.filters, r.literal, r.snippets, r.sort, r.facets,
             r.explain, r.diagnose, r.fallback, r.now, r.timeline)
